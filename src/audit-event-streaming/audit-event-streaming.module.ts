@@ -1,0 +1,53 @@
+import { Inject, Module, OnModuleInit } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditEventCommits } from './audit-events/audit-event-commits';
+import { AuditEventTypeRegistry } from './audit-events/audit-event-types';
+import { AuditEventsService } from './audit-events/audit-events.service';
+import {
+  AUDIT_EVENT_STREAMING_OPTIONS,
+  AuditEventStreamingOptions,
+  ConfigurableModuleClass,
+  resolveSettings,
+  STREAMING_SETTINGS,
+} from './audit-event-streaming.options';
+import { AUDIT_EVENT_STREAMING_ENTITIES } from './entities';
+import { FeatureFlagService } from './feature-flags/feature-flag.service';
+import { AuditEventStreamingHost } from './host/audit-event-streaming-host';
+
+/**
+ * The plugin. It owns no infrastructure roots: the host calls `TypeOrmModule.forRoot`,
+ * `GraphQLModule.forRoot` and `BullModule.forRoot`; this module only adds its features to them.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature(AUDIT_EVENT_STREAMING_ENTITIES)],
+  providers: [
+    {
+      provide: AuditEventStreamingHost,
+      inject: [AUDIT_EVENT_STREAMING_OPTIONS],
+      useFactory: (options: AuditEventStreamingOptions) => options.host,
+    },
+    {
+      provide: STREAMING_SETTINGS,
+      inject: [AUDIT_EVENT_STREAMING_OPTIONS],
+      useFactory: resolveSettings,
+    },
+    AuditEventTypeRegistry,
+    AuditEventCommits,
+    AuditEventsService,
+    FeatureFlagService,
+  ],
+  exports: [AuditEventsService, AuditEventTypeRegistry, FeatureFlagService],
+})
+export class AuditEventStreamingModule extends ConfigurableModuleClass implements OnModuleInit {
+  constructor(
+    @Inject(AUDIT_EVENT_STREAMING_OPTIONS) private readonly options: AuditEventStreamingOptions,
+    private readonly registry: AuditEventTypeRegistry,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    if (!this.options.host) throw new Error('AuditEventStreamingModule: the `host` option (the host port) is required');
+    this.registry.declare(...(this.options.eventTypes ?? []));
+  }
+}

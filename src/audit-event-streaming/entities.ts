@@ -1,0 +1,18 @@
+import { AuditEvent } from './audit-events/audit-event.entity';
+import { ExternalAuditEventDestination } from './destinations/external-audit-event-destination.entity';
+import { StreamingEventTypeFilter } from './destinations/streaming-event-type-filter.entity';
+import { StreamingHeader } from './destinations/streaming-header.entity';
+import { StreamingNamespaceFilter } from './destinations/streaming-namespace-filter.entity';
+import { AuditEventStreaming1764000000000 } from '../../migrations/audit-event-streaming/1764000000000-AuditEventStreaming';
+
+/** Add these to the host's `TypeOrmModule.forRoot({ entities })`. */
+export const AUDIT_EVENT_STREAMING_ENTITIES = [
+  AuditEvent,
+  ExternalAuditEventDestination,
+  StreamingHeader,
+  StreamingEventTypeFilter,
+  StreamingNamespaceFilter,
+];
+
+/** Add these to the host's `migrations`; they run on PostgreSQL and SQLite alike. */
+export const AUDIT_EVENT_STREAMING_MIGRATIONS = [AuditEventStreaming1764000000000];
