@@ -24,7 +24,12 @@ export function columnTypes(queryRunner: QueryRunner) {
       return { name, type: postgres ? 'bigint' : 'integer', isNullable: nullable };
     },
     foreignKey(name: string, referencedTableName: string) {
-      return { columnNames: [name], referencedTableName, referencedColumnNames: ['id'], onDelete: 'CASCADE' };
+      return {
+        columnNames: [name],
+        referencedTableName,
+        referencedColumnNames: ['id'],
+        onDelete: 'CASCADE',
+      };
     },
   };
 }

@@ -27,7 +27,10 @@ export class AuditEventStreaming1764000000000 implements MigrationInterface {
           t.timestamp('fanned_out_at', true),
         ],
         indices: [
-          { name: 'index_audit_events_on_entity', columnNames: ['entity_type', 'entity_id', 'created_at'] },
+          {
+            name: 'index_audit_events_on_entity',
+            columnNames: ['entity_type', 'entity_id', 'created_at'],
+          },
           { name: 'index_audit_events_on_fanned_out_at', columnNames: ['fanned_out_at', 'id'] },
         ],
       }),
@@ -67,9 +70,17 @@ export class AuditEventStreaming1764000000000 implements MigrationInterface {
           t.timestamp('created_at'),
           t.timestamp('updated_at'),
         ],
-        uniques: [{ name: 'uq_streaming_header_key', columnNames: ['external_audit_event_destination_id', 'key'] }],
+        uniques: [
+          {
+            name: 'uq_streaming_header_key',
+            columnNames: ['external_audit_event_destination_id', 'key'],
+          },
+        ],
         foreignKeys: [
-          t.foreignKey('external_audit_event_destination_id', 'audit_events_external_audit_event_destinations'),
+          t.foreignKey(
+            'external_audit_event_destination_id',
+            'audit_events_external_audit_event_destinations',
+          ),
         ],
       }),
     );
@@ -89,7 +100,10 @@ export class AuditEventStreaming1764000000000 implements MigrationInterface {
           },
         ],
         foreignKeys: [
-          t.foreignKey('external_audit_event_destination_id', 'audit_events_external_audit_event_destinations'),
+          t.foreignKey(
+            'external_audit_event_destination_id',
+            'audit_events_external_audit_event_destinations',
+          ),
         ],
       }),
     );
@@ -104,7 +118,10 @@ export class AuditEventStreaming1764000000000 implements MigrationInterface {
           t.timestamp('created_at'),
         ],
         foreignKeys: [
-          t.foreignKey('external_audit_event_destination_id', 'audit_events_external_audit_event_destinations'),
+          t.foreignKey(
+            'external_audit_event_destination_id',
+            'audit_events_external_audit_event_destinations',
+          ),
         ],
       }),
     );

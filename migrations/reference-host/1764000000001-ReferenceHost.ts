@@ -92,7 +92,13 @@ export class ReferenceHost1764000000001 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['projects', 'group_members', 'groups', 'personal_access_tokens', 'users']) {
+    for (const table of [
+      'projects',
+      'group_members',
+      'groups',
+      'personal_access_tokens',
+      'users',
+    ]) {
       await queryRunner.dropTable(table);
     }
   }

@@ -11,6 +11,15 @@ import {
   STREAMING_SETTINGS,
 } from './audit-event-streaming.options';
 import { AUDIT_EVENT_STREAMING_ENTITIES } from './entities';
+import { DestinationAccessPolicy } from './destinations/destination-access.policy';
+import {
+  DestinationFieldsResolver,
+  GroupDestinationsResolver,
+  NamespaceFilterFieldsResolver,
+  StreamingHeaderFieldsResolver,
+} from './destinations/destination-fields.resolver';
+import { DestinationsResolver } from './destinations/destinations.resolver';
+import { DestinationsService } from './destinations/destinations.service';
 import { FeatureFlagService } from './feature-flags/feature-flag.service';
 import { AuditEventStreamingHost } from './host/audit-event-streaming-host';
 
@@ -35,6 +44,13 @@ import { AuditEventStreamingHost } from './host/audit-event-streaming-host';
     AuditEventCommits,
     AuditEventsService,
     FeatureFlagService,
+    DestinationAccessPolicy,
+    DestinationsService,
+    DestinationsResolver,
+    GroupDestinationsResolver,
+    DestinationFieldsResolver,
+    StreamingHeaderFieldsResolver,
+    NamespaceFilterFieldsResolver,
   ],
   exports: [AuditEventsService, AuditEventTypeRegistry, FeatureFlagService],
 })
@@ -47,7 +63,8 @@ export class AuditEventStreamingModule extends ConfigurableModuleClass implement
   }
 
   onModuleInit(): void {
-    if (!this.options.host) throw new Error('AuditEventStreamingModule: the `host` option (the host port) is required');
+    if (!this.options.host)
+      throw new Error('AuditEventStreamingModule: the `host` option (the host port) is required');
     this.registry.declare(...(this.options.eventTypes ?? []));
   }
 }

@@ -14,7 +14,11 @@ export type {
 export { AUDIT_EVENT_STREAMING_ENTITIES, AUDIT_EVENT_STREAMING_MIGRATIONS } from './entities';
 export { AuditEvent } from './audit-events/audit-event.entity';
 export { AuditEventsService, AUDIT_TEXT_LIMIT } from './audit-events/audit-events.service';
-export type { AuditEventQuery, RecordAuditEventInput, RecordOptions } from './audit-events/audit-events.service';
+export type {
+  AuditEventQuery,
+  RecordAuditEventInput,
+  RecordOptions,
+} from './audit-events/audit-events.service';
 export { AuditEventTypeRegistry, PLUGIN_AUDIT_EVENT_TYPES } from './audit-events/audit-event-types';
 export { AuditEventCommits } from './audit-events/audit-event-commits';
 export { FeatureFlagService } from './feature-flags/feature-flag.service';

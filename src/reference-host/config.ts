@@ -36,7 +36,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new Error(`APP_ROLE must be api, worker or all, got "${env.APP_ROLE}"`);
   }
   const port = Number(env.PORT || 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT is not a port: "${env.PORT}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT is not a port: "${env.PORT}"`);
   return {
     port,
     databaseUrl: env.DATABASE_URL || DEFAULT_SQLITE_URL,

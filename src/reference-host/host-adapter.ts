@@ -15,7 +15,14 @@ import { Project } from './projects/project.entity';
 import type { User } from './users/user.entity';
 
 function toHostGroup(g: Group): HostGroup {
-  return { id: g.id, name: g.name, path: g.path, fullPath: g.fullPath, fullName: g.fullName, parentId: g.parentId };
+  return {
+    id: g.id,
+    name: g.name,
+    path: g.path,
+    fullPath: g.fullPath,
+    fullName: g.fullName,
+    parentId: g.parentId,
+  };
 }
 
 function toHostProject(p: Project): HostProject {
@@ -32,7 +39,9 @@ export class ReferenceHostAdapter implements AuditEventStreamingHost {
 
   async currentUser(request: unknown): Promise<HostUser | null> {
     const user: User | null | undefined = (request as AuthedRequest | undefined)?.user;
-    return user ? { id: user.id, username: user.username, name: user.name, isAdmin: user.isAdmin } : null;
+    return user
+      ? { id: user.id, username: user.username, name: user.name, isAdmin: user.isAdmin }
+      : null;
   }
 
   async findGroupById(id: number): Promise<HostGroup | null> {

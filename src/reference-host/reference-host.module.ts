@@ -1,4 +1,11 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, OnApplicationBootstrap, Inject } from '@nestjs/common';
+import {
+  DynamicModule,
+  MiddlewareConsumer,
+  Module,
+  NestModule,
+  OnApplicationBootstrap,
+  Inject,
+} from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditEventStreamingModule } from '../audit-event-streaming';
 import { AuditEventsController } from './audit/audit-events.controller';

@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { AuditEventStreamingOptions, FeatureFlagOptions, UnleashBootstrap } from '../audit-event-streaming';
+import type {
+  AuditEventStreamingOptions,
+  FeatureFlagOptions,
+  UnleashBootstrap,
+} from '../audit-event-streaming';
 import { HOST_AUDIT_EVENT_TYPES } from './audit/host-audit-events';
 import type { AppConfig } from './config';
 import type { ReferenceHostAdapter } from './host-adapter';
@@ -18,7 +22,10 @@ function readBootstrap(path: string): UnleashBootstrap {
 }
 
 /** The plugin's options, from the host's configuration. */
-export function streamingOptions(config: AppConfig, host: ReferenceHostAdapter): AuditEventStreamingOptions {
+export function streamingOptions(
+  config: AppConfig,
+  host: ReferenceHostAdapter,
+): AuditEventStreamingOptions {
   const featureFlag: FeatureFlagOptions = config.unleashUrl
     ? { url: config.unleashUrl, apiToken: config.unleashApiToken, appName: 'reference-host' }
     : { bootstrap: config.unleashBootstrap ? readBootstrap(config.unleashBootstrap) : undefined };

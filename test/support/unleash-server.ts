@@ -1,6 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Client } from 'pg';
 
 export interface UnleashTestServer {
   /** What unleash-client's `url` option takes, e.g. `http://127.0.0.1:<port>/api/`. */
@@ -22,23 +23,6 @@ export interface UnleashTestServer {
   stop(): Promise<void>;
 }
 
-interface PgConfig {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-}
-
-interface PgClient {
-  connect(): Promise<void>;
-  query(sql: string): Promise<unknown>;
-  end(): Promise<void>;
-}
-
-// pg ships no typings and @types/pg is not installed; this is the slice used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Client } = require('pg') as { Client: new (config: PgConfig) => PgClient };
-
 type ChildMessage = { type: 'listening'; port: number };
 
 const ENVIRONMENT = 'development';
@@ -47,14 +31,31 @@ const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const CHILD_SCRIPT = join(__dirname, 'unleash-server-child.js');
 
-const pg = {
-  host: process.env.PGHOST || '127.0.0.1',
-  port: Number(process.env.PGPORT || 5432),
-  user: process.env.PGUSER || 'postgres',
-};
+// Same variable and default as ./databases.ts: one setting moves every test database.
+const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-async function onMaintenanceDb(sql: string): Promise<void> {
-  const client = new Client({ ...pg, database: 'postgres' });
+/** What the child needs: unleash takes connection fields, not a URL. */
+export interface ChildConfig {
+  db: { host: string; port: number; user: string; password: string; database: string };
+  /** Where an orphaned child connects to drop `db.database`. */
+  adminDatabase: string;
+  adminToken: string;
+  clientToken: string;
+}
+
+function childDb(database: string): ChildConfig['db'] {
+  const url = new URL(PG_ADMIN_URL);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database,
+  };
+}
+
+async function onAdminDb(sql: string): Promise<void> {
+  const client = new Client({ connectionString: PG_ADMIN_URL });
   await client.connect();
   try {
     await client.query(sql);
@@ -137,9 +138,15 @@ export async function startUnleashServer(): Promise<UnleashTestServer> {
   const database = `unleash_test_${suffix}`;
   const adminToken = `*:*.admin${suffix}`;
   const clientToken = `${PROJECT}:${ENVIRONMENT}.client${suffix}`;
-  await onMaintenanceDb(`CREATE DATABASE "${database}"`);
+  const childConfig: ChildConfig = {
+    db: childDb(database),
+    adminDatabase: new URL(PG_ADMIN_URL).pathname.slice(1) || 'postgres',
+    adminToken,
+    clientToken,
+  };
+  await onAdminDb(`CREATE DATABASE "${database}"`);
 
-  const child = fork(CHILD_SCRIPT, [JSON.stringify({ ...pg, database, adminToken, clientToken })], {
+  const child = fork(CHILD_SCRIPT, [JSON.stringify(childConfig)], {
     // A clean env: unleash reads many variables (DATABASE_URL, BASE_URI_PATH, INIT_*_API_TOKENS)
     // that a test run may set for the app under test.
     env: { PATH: process.env.PATH, TZ: 'UTC' },
@@ -155,7 +162,7 @@ export async function startUnleashServer(): Promise<UnleashTestServer> {
       // With a callback, a send to a child that just died reports here instead of throwing.
       if (child.connected) child.send({ type: 'stop' }, () => undefined);
       await waitForExit(child);
-      await onMaintenanceDb(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await onAdminDb(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
     })());
 
   let baseUrl = '';

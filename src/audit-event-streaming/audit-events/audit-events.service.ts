@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, FindOptionsWhere, LessThanOrEqual, MoreThanOrEqual, And, Repository } from 'typeorm';
+import {
+  EntityManager,
+  FindOptionsWhere,
+  LessThanOrEqual,
+  MoreThanOrEqual,
+  And,
+  Repository,
+} from 'typeorm';
 import { AuditEventCommits } from './audit-event-commits';
 import { AuditEventTypeRegistry } from './audit-event-types';
 import { AuditEvent } from './audit-event.entity';
@@ -92,7 +99,10 @@ export class AuditEventsService {
 
   /** An entity's events, newest first, with the total (for the host's audit event APIs). */
   findForEntity(query: AuditEventQuery): Promise<[AuditEvent[], number]> {
-    const where: FindOptionsWhere<AuditEvent> = { entityType: query.entityType, entityId: query.entityId };
+    const where: FindOptionsWhere<AuditEvent> = {
+      entityType: query.entityType,
+      entityId: query.entityId,
+    };
     const bounds = [
       query.createdAfter && MoreThanOrEqual(query.createdAfter),
       query.createdBefore && LessThanOrEqual(query.createdBefore),

@@ -27,7 +27,8 @@ export function globalIdScalar(name: string, model: string): GraphQLScalarType<n
     if (!match) throw new GraphQLError(`${JSON.stringify(String(value))} is not a valid Global ID`);
     if (match[1] !== model) throw new GraphQLError(`Expected a ${model} ID, got ${value}`);
     const id = Number(match[2]);
-    if (!Number.isSafeInteger(id)) throw new GraphQLError(`${JSON.stringify(value)} is not a valid Global ID`);
+    if (!Number.isSafeInteger(id))
+      throw new GraphQLError(`${JSON.stringify(value)} is not a valid Global ID`);
     return id;
   };
   return new GraphQLScalarType<number, string>({
@@ -36,7 +37,10 @@ export function globalIdScalar(name: string, model: string): GraphQLScalarType<n
     serialize: (value) => toGlobalId(model, value as number),
     parseValue: parse,
     parseLiteral: (ast) => {
-      if (ast.kind !== Kind.STRING) throw new GraphQLError(`${JSON.stringify(String((ast as { value?: unknown }).value))} is not a valid Global ID`);
+      if (ast.kind !== Kind.STRING)
+        throw new GraphQLError(
+          `${JSON.stringify(String((ast as { value?: unknown }).value))} is not a valid Global ID`,
+        );
       return parse(ast.value);
     },
   });

@@ -11,8 +11,9 @@ export class GroupType {
   @Field(() => ID)
   id: string;
 
-  /** The numeric id, for resolvers. */
+  /** The numeric id and parent, for resolvers (not GraphQL fields). */
   groupId: number;
+  parentId: number | null;
 
   @Field()
   name: string;
@@ -26,10 +27,16 @@ export class GroupType {
   @Field()
   fullName: string;
 
+  toHostGroup(): HostGroup {
+    const { groupId: id, name, path, fullPath, fullName, parentId } = this;
+    return { id, name, path, fullPath, fullName, parentId };
+  }
+
   static from(group: HostGroup): GroupType {
     return Object.assign(new GroupType(), {
       id: toGlobalId(GID_MODELS.group, group.id),
       groupId: group.id,
+      parentId: group.parentId,
       name: group.name,
       path: group.path,
       fullPath: group.fullPath,

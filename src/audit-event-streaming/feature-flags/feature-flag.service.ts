@@ -22,7 +22,9 @@ export class FeatureFlagService implements OnModuleInit, OnApplicationShutdown {
   readonly flagName: string;
   readonly gated: boolean;
 
-  constructor(@Inject(AUDIT_EVENT_STREAMING_OPTIONS) private readonly options: AuditEventStreamingOptions) {
+  constructor(
+    @Inject(AUDIT_EVENT_STREAMING_OPTIONS) private readonly options: AuditEventStreamingOptions,
+  ) {
     this.gated = options.featureFlag !== false;
     this.flagName = (options.featureFlag || undefined)?.name ?? DEFAULT_FEATURE_FLAG;
   }
@@ -56,7 +58,10 @@ export class FeatureFlagService implements OnModuleInit, OnApplicationShutdown {
     const client = this.unleash!;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        if (online) this.logger.warn(`Unleash gave no flags within ${FIRST_SYNC_TIMEOUT_MS} ms; the flag is off until it does`);
+        if (online)
+          this.logger.warn(
+            `Unleash gave no flags within ${FIRST_SYNC_TIMEOUT_MS} ms; the flag is off until it does`,
+          );
         resolve();
       }, FIRST_SYNC_TIMEOUT_MS);
       client.once(online ? 'synchronized' : 'ready', () => {

@@ -37,20 +37,40 @@ export class AuditEventsController {
   ) {}
 
   @Get('groups/:id/audit_events')
-  async groupEvents(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async groupEvents(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const group = await this.groups.findReadable(actor.user, idOrPath(id));
-    if ((await this.groups.effectiveAccess(actor.user, group)) < AccessLevel.Owner) throw GitlabError.forbidden();
+    if ((await this.groups.effectiveAccess(actor.user, group)) < AccessLevel.Owner)
+      throw GitlabError.forbidden();
     return this.list('Group', group.id, query, req, res);
   }
 
   @Get('projects/:id/audit_events')
-  async projectEvents(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async projectEvents(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const project = await this.projects.findReadable(actor.user, idOrPath(id));
-    if ((await this.projects.accessLevel(actor.user, project)) < AccessLevel.Owner) throw GitlabError.forbidden();
+    if ((await this.projects.accessLevel(actor.user, project)) < AccessLevel.Owner)
+      throw GitlabError.forbidden();
     return this.list('Project', project.id, query, req, res);
   }
 
-  private async list(entityType: string, entityId: number, query: Record<string, unknown>, req: Request, res: Response) {
+  private async list(
+    entityType: string,
+    entityId: number,
+    query: Record<string, unknown>,
+    req: Request,
+    res: Response,
+  ) {
     const page = pageOf(query);
     const [events, total] = await this.audit.findForEntity({
       entityType,

@@ -7,12 +7,21 @@ export function requireParams(body: Record<string, unknown>, ...names: string[])
 }
 
 export function intParam(value: unknown, name: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
   if (!Number.isSafeInteger(n)) throw GitlabError.badParam(`${name} is invalid`);
   return n;
 }
 
-export function oneOf<T extends string | number>(value: unknown, name: string, allowed: readonly T[]): T {
+export function oneOf<T extends string | number>(
+  value: unknown,
+  name: string,
+  allowed: readonly T[],
+): T {
   const found = allowed.find((a) => String(a) === String(value));
   if (found === undefined) throw GitlabError.badParam(`${name} does not have a valid value`);
   return found;

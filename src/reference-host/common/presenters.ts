@@ -15,7 +15,12 @@ export function presentUser(base: string, user: User, full = false) {
     web_url: `${base}/${user.username}`,
   };
   if (!full) return basic;
-  return { ...basic, created_at: user.createdAt.toISOString(), email: user.email, is_admin: user.isAdmin };
+  return {
+    ...basic,
+    created_at: user.createdAt.toISOString(),
+    email: user.email,
+    is_admin: user.isAdmin,
+  };
 }
 
 export function presentGroup(base: string, group: Group) {

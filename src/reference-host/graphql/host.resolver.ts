@@ -24,11 +24,16 @@ export class HostResolver {
   @Query(() => UserCoreType, { nullable: true })
   currentUser(@Context('req') req: AuthedRequest): UserCoreType | null {
     const user = req.user;
-    return user ? { id: toGlobalId(GID_MODELS.user, user.id), username: user.username, name: user.name } : null;
+    return user
+      ? { id: toGlobalId(GID_MODELS.user, user.id), username: user.username, name: user.name }
+      : null;
   }
 
   @Query(() => GroupType, { nullable: true })
-  async group(@Args('fullPath', { type: () => ID }) fullPath: string, @Context('req') req: AuthedRequest): Promise<GroupType | null> {
+  async group(
+    @Args('fullPath', { type: () => ID }) fullPath: string,
+    @Context('req') req: AuthedRequest,
+  ): Promise<GroupType | null> {
     const group = await this.groups.find({ fullPath });
     if (!group || !(await this.groups.canRead(req.user ?? null, group))) return null;
     return GroupType.from(group);

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Actor, CurrentActor, OptionalUser } from '../auth/request-user';
 import { baseUrl } from '../common/base-url';
@@ -14,13 +26,22 @@ export class GroupsController {
 
   @Post()
   @HttpCode(201)
-  async create(@CurrentActor() actor: Actor, @Body() body: Record<string, unknown>, @Req() req: Request) {
+  async create(
+    @CurrentActor() actor: Actor,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+  ) {
     requireParams(body ?? {}, 'name', 'path');
     return presentGroup(baseUrl(req), await this.groups.create(actor, body));
   }
 
   @Get()
-  async list(@OptionalUser() user: User | null, @Query() query: Record<string, unknown>, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async list(
+    @OptionalUser() user: User | null,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const page = pageOf(query);
     const [groups, total] = await this.groups.list(user, page);
     setPaginationHeaders(req, res, page, total);
@@ -33,7 +54,13 @@ export class GroupsController {
   }
 
   @Get(':id/subgroups')
-  async subgroups(@OptionalUser() user: User | null, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async subgroups(
+    @OptionalUser() user: User | null,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const parent = await this.groups.findReadable(user, idOrPath(id));
     const page = pageOf(query);
     const [groups, total] = await this.groups.list(user, page, parent.id);
@@ -42,7 +69,13 @@ export class GroupsController {
   }
 
   @Get(':id/members')
-  async members(@OptionalUser() user: User | null, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async members(
+    @OptionalUser() user: User | null,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const group = await this.groups.findReadable(user, idOrPath(id));
     const page = pageOf(query);
     const [rows, total] = await this.groups.listMembers(group, page);
@@ -52,7 +85,12 @@ export class GroupsController {
 
   @Post(':id/members')
   @HttpCode(201)
-  async addMember(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: Record<string, unknown>, @Req() req: Request) {
+  async addMember(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+  ) {
     const group = await this.groups.findReadable(actor.user, idOrPath(id));
     requireParams(body ?? {}, 'user_id', 'access_level');
     const { member, user } = await this.groups.addMember(actor, group, body);
@@ -60,16 +98,31 @@ export class GroupsController {
   }
 
   @Put(':id/members/:userId')
-  async updateMember(@CurrentActor() actor: Actor, @Param('id') id: string, @Param('userId') userId: string, @Body() body: Record<string, unknown>, @Req() req: Request) {
+  async updateMember(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Param('userId') userId: string,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+  ) {
     const group = await this.groups.findReadable(actor.user, idOrPath(id));
     requireParams(body ?? {}, 'access_level');
-    const { member, user } = await this.groups.updateMember(actor, group, intParam(userId, 'user_id'), body);
+    const { member, user } = await this.groups.updateMember(
+      actor,
+      group,
+      intParam(userId, 'user_id'),
+      body,
+    );
     return presentMember(baseUrl(req), user, member);
   }
 
   @Delete(':id/members/:userId')
   @HttpCode(204)
-  async removeMember(@CurrentActor() actor: Actor, @Param('id') id: string, @Param('userId') userId: string): Promise<void> {
+  async removeMember(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Param('userId') userId: string,
+  ): Promise<void> {
     const group = await this.groups.findReadable(actor.user, idOrPath(id));
     await this.groups.removeMember(actor, group, intParam(userId, 'user_id'));
   }

@@ -16,7 +16,6 @@ export const ACCESS_LEVELS = [10, 20, 30, 40, 50] as const;
 export const VISIBILITIES = ['private', 'internal', 'public'] as const;
 const PATH = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*$/;
 
-
 @Injectable()
 export class GroupsService {
   constructor(
@@ -38,7 +37,10 @@ export class GroupsService {
   }
 
   /** A group the caller can see, or GitLab's 404. */
-  async findReadable(user: User | null, ref: { id: number } | { fullPath: string }): Promise<Group> {
+  async findReadable(
+    user: User | null,
+    ref: { id: number } | { fullPath: string },
+  ): Promise<Group> {
     const group = await this.find(ref);
     if (!group || !(await this.canRead(user, group))) throw GitlabError.notFound('Group');
     return group;
@@ -53,11 +55,17 @@ export class GroupsService {
   }
 
   find(ref: { id: number } | { fullPath: string }): Promise<Group | null> {
-    return 'id' in ref ? this.groups.findOneBy({ id: ref.id }) : this.groups.findOneBy({ fullPath: ref.fullPath });
+    return 'id' in ref
+      ? this.groups.findOneBy({ id: ref.id })
+      : this.groups.findOneBy({ fullPath: ref.fullPath });
   }
 
   async list(user: User | null, page: Page, parentId?: number): Promise<[Group[], number]> {
-    const qb = this.groups.createQueryBuilder('g').orderBy('g.full_path', 'ASC').skip(page.offset).take(page.perPage);
+    const qb = this.groups
+      .createQueryBuilder('g')
+      .orderBy('g.full_path', 'ASC')
+      .skip(page.offset)
+      .take(page.perPage);
     if (parentId !== undefined) qb.where('g.parent_id = :parentId', { parentId });
     if (!user?.isAdmin) {
       const memberPaths = user
@@ -74,7 +82,8 @@ export class GroupsService {
         new Brackets((w) => {
           w.where('g.visibility IN (:...vis)', { vis: user ? ['public', 'internal'] : ['public'] });
           memberPaths.forEach((path, i) => {
-            w.orWhere(`(g.full_path = :p${i} OR g.full_path LIKE :l${i})`, {
+            // An explicit ESCAPE: SQLite's LIKE has no default escape character.
+            w.orWhere(`(g.full_path = :p${i} OR g.full_path LIKE :l${i} ESCAPE '\\')`, {
               [`p${i}`]: path,
               [`l${i}`]: `${path.replace(/[%_]/g, '\\$&')}/%`,
             });
@@ -91,16 +100,22 @@ export class GroupsService {
     if (!PATH.test(path) || /\.(git|atom)$/.test(path)) {
       throw GitlabError.invalid({ path: ['can contain only letters, digits, _, -, and .'] });
     }
-    const visibility: Visibility = body.visibility === undefined ? 'private' : oneOf(body.visibility, 'visibility', VISIBILITIES);
+    const visibility: Visibility =
+      body.visibility === undefined
+        ? 'private'
+        : oneOf(body.visibility, 'visibility', VISIBILITIES);
     let parent: Group | null = null;
     if (body.parent_id !== undefined && body.parent_id !== null && body.parent_id !== '') {
       parent = await this.find({ id: Number(body.parent_id) });
-      if (!parent || !(await this.canRead(actor.user, parent))) throw GitlabError.notFound('Parent Group');
+      if (!parent || !(await this.canRead(actor.user, parent)))
+        throw GitlabError.notFound('Parent Group');
       // GitLab's default subgroup creation level: Maintainers and Owners.
-      if ((await this.effectiveAccess(actor.user, parent)) < AccessLevel.Maintainer) throw GitlabError.forbidden();
+      if ((await this.effectiveAccess(actor.user, parent)) < AccessLevel.Maintainer)
+        throw GitlabError.forbidden();
     }
     const fullPath = parent ? `${parent.fullPath}/${path}` : path;
-    if (await this.groups.findOneBy({ fullPath })) throw GitlabError.invalid({ path: ['has already been taken'] });
+    if (await this.groups.findOneBy({ fullPath }))
+      throw GitlabError.invalid({ path: ['has already been taken'] });
     return this.db.transaction(async (manager) => {
       const group = await manager.getRepository(Group).save({
         name,
@@ -134,14 +149,19 @@ export class GroupsService {
     });
   }
 
-  async listMembers(group: Group, page: Page): Promise<[{ member: GroupMember; user: User }[], number]> {
+  async listMembers(
+    group: Group,
+    page: Page,
+  ): Promise<[{ member: GroupMember; user: User }[], number]> {
     const [members, total] = await this.members.findAndCount({
       where: { groupId: group.id },
       order: { id: 'ASC' },
       skip: page.offset,
       take: page.perPage,
     });
-    const users = await this.db.getRepository(User).findBy({ id: In(members.map((m) => m.userId)) });
+    const users = await this.db
+      .getRepository(User)
+      .findBy({ id: In(members.map((m) => m.userId)) });
     const byId = new Map(users.map((u) => [u.id, u]));
     return [members.map((member) => ({ member, user: byId.get(member.userId)! })), total];
   }
@@ -152,7 +172,10 @@ export class GroupsService {
    */
   private async assertCanManage(actor: Actor, group: Group, level: number): Promise<void> {
     const mine = await this.effectiveAccess(actor.user, group);
-    if (mine < AccessLevel.Maintainer || (level > AccessLevel.Maintainer && mine < AccessLevel.Owner)) {
+    if (
+      mine < AccessLevel.Maintainer ||
+      (level > AccessLevel.Maintainer && mine < AccessLevel.Owner)
+    ) {
       throw GitlabError.forbidden();
     }
   }
@@ -174,7 +197,14 @@ export class GroupsService {
         expiresAt,
         createdAt: new Date(),
       });
-      await this.recordMemberEvent(actor, group, user, 'member_created', { add: 'user_access', as: accessLevel }, manager);
+      await this.recordMemberEvent(
+        actor,
+        group,
+        user,
+        'member_created',
+        { add: 'user_access', as: accessLevel },
+        manager,
+      );
       return saved;
     });
     return { member, user };
@@ -189,9 +219,17 @@ export class GroupsService {
     const from = member.accessLevel;
     await this.db.transaction(async (manager) => {
       member.accessLevel = accessLevel;
-      if (body.expires_at !== undefined) member.expiresAt = body.expires_at ? String(body.expires_at) : null;
+      if (body.expires_at !== undefined)
+        member.expiresAt = body.expires_at ? String(body.expires_at) : null;
       await manager.getRepository(GroupMember).save(member);
-      await this.recordMemberEvent(actor, group, user, 'member_updated', { change: 'access_level', from, to: accessLevel }, manager);
+      await this.recordMemberEvent(
+        actor,
+        group,
+        user,
+        'member_updated',
+        { change: 'access_level', from, to: accessLevel },
+        manager,
+      );
     });
     return { member, user };
   }
@@ -201,13 +239,23 @@ export class GroupsService {
     if (!member) throw GitlabError.notFound('Member');
     await this.assertCanManage(actor, group, member.accessLevel);
     if (member.accessLevel === AccessLevel.Owner) {
-      const owners = await this.members.countBy({ groupId: group.id, accessLevel: AccessLevel.Owner });
+      const owners = await this.members.countBy({
+        groupId: group.id,
+        accessLevel: AccessLevel.Owner,
+      });
       if (owners <= 1 && !group.parentId) throw GitlabError.forbidden();
     }
     const user = (await this.db.getRepository(User).findOneBy({ id: userId }))!;
     await this.db.transaction(async (manager) => {
       await manager.getRepository(GroupMember).delete({ id: member.id });
-      await this.recordMemberEvent(actor, group, user, 'member_destroyed', { remove: 'user_access' }, manager);
+      await this.recordMemberEvent(
+        actor,
+        group,
+        user,
+        'member_destroyed',
+        { remove: 'user_access' },
+        manager,
+      );
     });
   }
 

@@ -14,8 +14,13 @@ export class ProjectsController {
 
   @Post()
   @HttpCode(201)
-  async create(@CurrentActor() actor: Actor, @Body() body: Record<string, unknown>, @Req() req: Request) {
-    if (!body?.name && !body?.path) throw GitlabError.badParam('name, path are missing, at least one parameter must be provided');
+  async create(
+    @CurrentActor() actor: Actor,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+  ) {
+    if (!body?.name && !body?.path)
+      throw GitlabError.badParam('name, path are missing, at least one parameter must be provided');
     const project = await this.projects.create(actor, body);
     return presentProject(baseUrl(req), project, await this.projects.namespaceOf(project));
   }

@@ -23,7 +23,9 @@ export class ProjectsService {
 
   find(ref: { id: number } | { fullPath: string }): Promise<Project | null> {
     const repo = this.db.getRepository(Project);
-    return 'id' in ref ? repo.findOneBy({ id: ref.id }) : repo.findOneBy({ fullPath: ref.fullPath });
+    return 'id' in ref
+      ? repo.findOneBy({ id: ref.id })
+      : repo.findOneBy({ fullPath: ref.fullPath });
   }
 
   async namespaceOf(project: Project): Promise<Group | User> {
@@ -35,17 +37,23 @@ export class ProjectsService {
   /** Access on a project: its group's (inherited) access; the owner of a personal project is its owner. */
   async accessLevel(user: User, project: Project): Promise<AccessLevel> {
     if (user.isAdmin) return AccessLevel.Owner;
-    if (!project.groupId) return project.ownerId === user.id ? AccessLevel.Owner : AccessLevel.NoAccess;
+    if (!project.groupId)
+      return project.ownerId === user.id ? AccessLevel.Owner : AccessLevel.NoAccess;
     const group = (await this.db.getRepository(Group).findOneBy({ id: project.groupId }))!;
     return this.groups.accessLevel(user.id, group);
   }
 
-  async findReadable(user: User | null, ref: { id: number } | { fullPath: string }): Promise<Project> {
+  async findReadable(
+    user: User | null,
+    ref: { id: number } | { fullPath: string },
+  ): Promise<Project> {
     const project = await this.find(ref);
     const visible =
       project &&
       (project.visibility === 'public' ||
-        (user && (project.visibility === 'internal' || (await this.accessLevel(user, project)) >= AccessLevel.Guest)));
+        (user &&
+          (project.visibility === 'internal' ||
+            (await this.accessLevel(user, project)) >= AccessLevel.Guest)));
     if (!project || !visible) throw GitlabError.notFound('Project');
     return project;
   }
@@ -56,16 +64,22 @@ export class ProjectsService {
     if (!PATH.test(path) || /\.(git|atom)$/.test(path)) {
       throw GitlabError.invalid({ path: ['can contain only letters, digits, _, -, and .'] });
     }
-    const visibility = body.visibility === undefined ? 'private' : oneOf(body.visibility, 'visibility', VISIBILITIES);
+    const visibility =
+      body.visibility === undefined
+        ? 'private'
+        : oneOf(body.visibility, 'visibility', VISIBILITIES);
     let group: Group | null = null;
     if (body.namespace_id !== undefined && body.namespace_id !== null && body.namespace_id !== '') {
       group = await this.groups.find({ id: Number(body.namespace_id) });
-      if (!group || !(await this.groups.canRead(actor.user, group))) throw GitlabError.notFound('Namespace');
+      if (!group || !(await this.groups.canRead(actor.user, group)))
+        throw GitlabError.notFound('Namespace');
       // GitLab's default project creation level: Developers and above.
-      if ((await this.groups.effectiveAccess(actor.user, group)) < AccessLevel.Developer) throw GitlabError.forbidden();
+      if ((await this.groups.effectiveAccess(actor.user, group)) < AccessLevel.Developer)
+        throw GitlabError.forbidden();
     }
     const fullPath = `${group ? group.fullPath : actor.user.username}/${path}`;
-    if (await this.find({ fullPath })) throw GitlabError.invalid({ path: ['has already been taken'] });
+    if (await this.find({ fullPath }))
+      throw GitlabError.invalid({ path: ['has already been taken'] });
     return this.db.transaction(async (manager) => {
       const project = await manager.getRepository(Project).save({
         name,

@@ -18,7 +18,11 @@ export class UsersController {
 
   @Post('users')
   @HttpCode(201)
-  async create(@CurrentActor() actor: Actor, @Body() body: Record<string, unknown>, @Req() req: Request) {
+  async create(
+    @CurrentActor() actor: Actor,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+  ) {
     if (!actor.user.isAdmin) throw GitlabError.forbidden();
     requireParams(body ?? {}, 'email', 'name', 'username');
     return presentUser(baseUrl(req), await this.users.create(actor, body), true);
@@ -26,7 +30,11 @@ export class UsersController {
 
   @Post('users/:id/personal_access_tokens')
   @HttpCode(201)
-  async createToken(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: Record<string, unknown>) {
+  async createToken(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Body() body: Record<string, unknown>,
+  ) {
     if (!actor.user.isAdmin) throw GitlabError.forbidden();
     requireParams(body ?? {}, 'name', 'scopes');
     const { record, token } = await this.users.createToken(actor, intParam(id, 'id'), body);

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditEventsService } from '../../audit-event-streaming';
-import { authored, } from '../audit/host-audit-events';
+import { authored } from '../audit/host-audit-events';
 import { AuthService, digestToken, generateToken } from '../auth/auth.service';
 import type { Actor } from '../auth/request-user';
 import { GitlabError } from '../common/gitlab-errors';
@@ -45,11 +45,14 @@ export class UsersService {
     }
     if (adminToken) {
       const existing = await tokens.findOneBy({ tokenDigest: digestToken(adminToken) });
-      if (!existing) await this.auth.issue(this.db.manager, root.id, 'ADMIN_TOKEN', ['api'], null, adminToken);
+      if (!existing)
+        await this.auth.issue(this.db.manager, root.id, 'ADMIN_TOKEN', ['api'], null, adminToken);
     } else if (!(await tokens.countBy({ userId: root.id }))) {
       const token = generateToken();
       await this.auth.issue(this.db.manager, root.id, 'generated', ['api'], null, token);
-      this.logger.log(`Administrator "root" created; its personal access token is ${token} (shown once)`);
+      this.logger.log(
+        `Administrator "root" created; its personal access token is ${token} (shown once)`,
+      );
     }
   }
 
@@ -61,7 +64,8 @@ export class UsersService {
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw GitlabError.invalid({ email: ['is invalid'] });
     const repo = this.db.getRepository(User);
     if (await repo.findOneBy({ email })) throw GitlabError.conflict('Email has already been taken');
-    if (await repo.findOneBy({ username })) throw GitlabError.conflict('Username has already been taken');
+    if (await repo.findOneBy({ username }))
+      throw GitlabError.conflict('Username has already been taken');
     return this.db.transaction(async (manager) => {
       const user = await manager.getRepository(User).save({
         username,
@@ -95,7 +99,8 @@ export class UsersService {
     if (!user) throw GitlabError.notFound('User');
     const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : [String(body.scopes)];
     const expiresAt = body.expires_at ? String(body.expires_at) : null;
-    if (expiresAt && !/^\d{4}-\d{2}-\d{2}$/.test(expiresAt)) throw GitlabError.badParam('expires_at is invalid');
+    if (expiresAt && !/^\d{4}-\d{2}-\d{2}$/.test(expiresAt))
+      throw GitlabError.badParam('expires_at is invalid');
     return this.db.transaction(async (manager) => {
       const issued = await this.auth.issue(manager, user.id, String(body.name), scopes, expiresAt);
       await this.audit.record(
