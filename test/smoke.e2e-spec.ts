@@ -11,6 +11,8 @@ describe.each(['postgres', 'sqlite'] as const)('smoke on %s', (database) => {
     const me = await t.http().get('/api/v4/user').set('PRIVATE-TOKEN', t.adminToken).expect(200);
     expect(me.body.username).toBe('root');
     const res = await t.graphql('{ currentUser { id username } }');
-    expect(res.body).toEqual({ data: { currentUser: { id: `gid://gitlab/User/${me.body.id}`, username: 'root' } } });
+    expect(res.body).toEqual({
+      data: { currentUser: { id: `gid://gitlab/User/${me.body.id}`, username: 'root' } },
+    });
   });
 });

@@ -16,7 +16,11 @@ export interface TestApp {
   db: DataSource;
   http(): ReturnType<typeof request>;
   /** POST /api/graphql; returns the whole response (status, body). */
-  graphql(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<request.Response>;
+  graphql(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<request.Response>;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,12 @@ export class Rest {
       .http()
       .post('/api/v4/users')
       .set('PRIVATE-TOKEN', this.t.adminToken)
-      .send({ username, name: username, email: `${username}@example.com`, password: 'password-123456' })
+      .send({
+        username,
+        name: username,
+        email: `${username}@example.com`,
+        password: 'password-123456',
+      })
       .expect(201);
     const pat = await this.t
       .http()
@@ -20,7 +25,11 @@ export class Rest {
     return { id: user.body.id, username, token: pat.body.token };
   }
 
-  async createGroup(token: string, path: string, parentId?: number): Promise<{ id: number; full_path: string }> {
+  async createGroup(
+    token: string,
+    path: string,
+    parentId?: number,
+  ): Promise<{ id: number; full_path: string }> {
     const res = await this.t
       .http()
       .post('/api/v4/groups')
@@ -30,7 +39,11 @@ export class Rest {
     return res.body;
   }
 
-  async createProject(token: string, path: string, namespaceId?: number): Promise<{ id: number; path_with_namespace: string }> {
+  async createProject(
+    token: string,
+    path: string,
+    namespaceId?: number,
+  ): Promise<{ id: number; path_with_namespace: string }> {
     const res = await this.t
       .http()
       .post('/api/v4/projects')
@@ -40,7 +53,12 @@ export class Rest {
     return res.body;
   }
 
-  async addMember(token: string, groupId: number, userId: number, accessLevel: number): Promise<void> {
+  async addMember(
+    token: string,
+    groupId: number,
+    userId: number,
+    accessLevel: number,
+  ): Promise<void> {
     await this.t
       .http()
       .post(`/api/v4/groups/${groupId}/members`)
