@@ -6,6 +6,8 @@ const common = {
   testEnvironment: 'node',
 };
 module.exports = {
+  // e2e suites boot the host; unit specs finish far inside this.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
@@ -13,7 +15,6 @@ module.exports = {
       displayName: 'e2e',
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      testTimeout: 60000,
     },
   ],
 };

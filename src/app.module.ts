@@ -4,7 +4,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './database';
+import { serializeSqliteTransactions } from './sqlite-transactions';
 import { GitlabErrorFilter } from './reference-host/common/gitlab-errors';
 import type { AppConfig } from './reference-host/config';
 import { ReferenceHostModule } from './reference-host/reference-host.module';
@@ -16,7 +18,11 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        TypeOrmModule.forRoot(dataSourceOptions(config)),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config),
+          dataSourceFactory: async (options) =>
+            serializeSqliteTransactions(await new DataSource(options!).initialize()),
+        }),
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           path: '/api/graphql',

@@ -8,8 +8,14 @@ import type { AppConfig } from './reference-host/config';
  * Builds the reference host for a configuration: `main.ts` and the e2e suites boot it the same
  * way. With role `worker` it serves no HTTP.
  */
-export async function createApp(config: AppConfig, logger: LogLevel[] | false = ['log', 'warn', 'error']): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { logger, bodyParser: true });
+export async function createApp(
+  config: AppConfig,
+  logger: LogLevel[] | false = ['log', 'warn', 'error'],
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+    logger,
+    bodyParser: true,
+  });
   app.set('trust proxy', 'loopback');
   app.enableShutdownHooks();
   return app;

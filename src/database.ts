@@ -1,7 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { AUDIT_EVENT_STREAMING_ENTITIES, AUDIT_EVENT_STREAMING_MIGRATIONS } from './audit-event-streaming';
+import {
+  AUDIT_EVENT_STREAMING_ENTITIES,
+  AUDIT_EVENT_STREAMING_MIGRATIONS,
+} from './audit-event-streaming';
 import { AppConfig, isPostgres, sqliteFile } from './reference-host/config';
 import { REFERENCE_HOST_ENTITIES, REFERENCE_HOST_MIGRATIONS } from './reference-host/entities';
 

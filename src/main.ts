@@ -22,7 +22,9 @@ async function main(): Promise<void> {
     console.log('Worker started (APP_ROLE=worker): delivering, serving no HTTP');
   } else {
     await app.listen(config.port);
-    console.log(`Reference host on http://127.0.0.1:${config.port} (GraphQL /api/graphql, REST /api/v4), role ${config.role}`);
+    console.log(
+      `Reference host on http://127.0.0.1:${config.port} (GraphQL /api/graphql, REST /api/v4), role ${config.role}`,
+    );
   }
 }
 

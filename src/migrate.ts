@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   const db = new DataSource(dataSourceOptions(config));
   await db.initialize();
   const applied = await db.runMigrations({ transaction: 'each' });
-  console.log(applied.length ? `Applied: ${applied.map((m) => m.name).join(', ')}` : 'No pending migrations');
+  console.log(
+    applied.length ? `Applied: ${applied.map((m) => m.name).join(', ')}` : 'No pending migrations',
+  );
   await db.destroy();
 }
 

@@ -1,3 +1,4 @@
+import { BullModule } from '@nestjs/bull';
 import { Inject, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditEventCommits } from './audit-events/audit-event-commits';
@@ -22,13 +23,20 @@ import { DestinationsResolver } from './destinations/destinations.resolver';
 import { DestinationsService } from './destinations/destinations.service';
 import { FeatureFlagService } from './feature-flags/feature-flag.service';
 import { AuditEventStreamingHost } from './host/audit-event-streaming-host';
+import { DELIVERY_QUEUE, DeliveryQueue } from './streaming/delivery-queue';
+import { DeliveryProcessor } from './streaming/delivery.processor';
+import { FanOutService } from './streaming/fan-out.service';
+import { OutboxSweeper } from './streaming/outbox-sweeper.service';
 
 /**
  * The plugin. It owns no infrastructure roots: the host calls `TypeOrmModule.forRoot`,
  * `GraphQLModule.forRoot` and `BullModule.forRoot`; this module only adds its features to them.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature(AUDIT_EVENT_STREAMING_ENTITIES)],
+  imports: [
+    TypeOrmModule.forFeature(AUDIT_EVENT_STREAMING_ENTITIES),
+    BullModule.registerQueue({ name: DELIVERY_QUEUE }),
+  ],
   providers: [
     {
       provide: AuditEventStreamingHost,
@@ -51,8 +59,19 @@ import { AuditEventStreamingHost } from './host/audit-event-streaming-host';
     DestinationFieldsResolver,
     StreamingHeaderFieldsResolver,
     NamespaceFilterFieldsResolver,
+    DeliveryQueue,
+    FanOutService,
+    DeliveryProcessor,
+    OutboxSweeper,
   ],
-  exports: [AuditEventsService, AuditEventTypeRegistry, FeatureFlagService],
+  exports: [
+    AuditEventsService,
+    AuditEventTypeRegistry,
+    FeatureFlagService,
+    FanOutService,
+    OutboxSweeper,
+    DeliveryProcessor,
+  ],
 })
 export class AuditEventStreamingModule extends ConfigurableModuleClass implements OnModuleInit {
   constructor(

@@ -29,6 +29,27 @@ export interface DeliveryOptions {
   allowLocalRequests: boolean;
   /** Host names (or IP literals) always allowed, whatever they resolve to. */
   allowedHosts: string[];
+  /** Connect, read and write timeout of one attempt, ms (GitLab: 8 s). */
+  timeoutMs: number;
+  /**
+   * Upper bounds of the delays before each retry, ms. Each delay is drawn uniformly from
+   * [bound/2, bound] (jitter); attempts = schedule length + 1. Default spans 27.6 h at the least.
+   */
+  retrySchedule: number[];
+  /** The longest `Retry-After` honoured, ms (default 1 h). */
+  retryAfterMaxMs: number;
+  /** Deliveries one worker process makes at once. */
+  concurrency: number;
+  /** How often the outbox sweeper looks for work that was committed but not (or no longer) queued. */
+  sweepIntervalMs: number;
+  /** How long a due delivery may wait before the sweeper checks that its job still exists. */
+  lostJobAfterMs: number;
+  /** After a signing secret rotation, how long the old secret keeps signing too (default 24 h). */
+  signingSecretOverlapMs: number;
+  /** How much of a receiver's response body is read and kept. */
+  responseExcerptBytes: number;
+  /** Largest request body sent (GitLab: 25 MB). */
+  maxBodyBytes: number;
 }
 
 export interface LimitOptions {
@@ -67,12 +88,32 @@ export interface ResolvedStreamingSettings {
   worker: boolean;
 }
 
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+export const DEFAULT_DELIVERY: DeliveryOptions = {
+  allowLocalRequests: false,
+  allowedHosts: [],
+  timeoutMs: 8 * SECOND,
+  // Svix's schedule doubled, so that with jitter over the upper half it still spans > 24 h.
+  retrySchedule: [10 * SECOND, 10 * MINUTE, HOUR, 4 * HOUR, 10 * HOUR, 20 * HOUR, 20 * HOUR],
+  retryAfterMaxMs: HOUR,
+  concurrency: 20,
+  sweepIntervalMs: 10 * SECOND,
+  lostJobAfterMs: MINUTE,
+  signingSecretOverlapMs: 24 * HOUR,
+  responseExcerptBytes: 1024,
+  maxBodyBytes: 25 * 1024 * 1024,
+};
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export function resolveSettings(options: AuditEventStreamingOptions): ResolvedStreamingSettings {
   return {
-    delivery: {
-      allowLocalRequests: options.delivery?.allowLocalRequests ?? false,
-      allowedHosts: options.delivery?.allowedHosts ?? [],
-    },
+    delivery: { ...DEFAULT_DELIVERY, ...definedOnly(options.delivery ?? {}) },
     limits: {
       destinationsPerGroup: options.limits?.destinationsPerGroup ?? 5,
       headersPerDestination: options.limits?.headersPerDestination ?? 20,

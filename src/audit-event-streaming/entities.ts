@@ -4,6 +4,8 @@ import { StreamingEventTypeFilter } from './destinations/streaming-event-type-fi
 import { StreamingHeader } from './destinations/streaming-header.entity';
 import { StreamingNamespaceFilter } from './destinations/streaming-namespace-filter.entity';
 import { AuditEventStreaming1764000000000 } from '../../migrations/audit-event-streaming/1764000000000-AuditEventStreaming';
+import { StreamingDeliveries1764000000002 } from '../../migrations/audit-event-streaming/1764000000002-StreamingDeliveries';
+import { AuditEventDelivery } from './streaming/delivery.entity';
 
 /** Add these to the host's `TypeOrmModule.forRoot({ entities })`. */
 export const AUDIT_EVENT_STREAMING_ENTITIES = [
@@ -12,7 +14,11 @@ export const AUDIT_EVENT_STREAMING_ENTITIES = [
   StreamingHeader,
   StreamingEventTypeFilter,
   StreamingNamespaceFilter,
+  AuditEventDelivery,
 ];
 
 /** Add these to the host's `migrations`; they run on PostgreSQL and SQLite alike. */
-export const AUDIT_EVENT_STREAMING_MIGRATIONS = [AuditEventStreaming1764000000000];
+export const AUDIT_EVENT_STREAMING_MIGRATIONS = [
+  AuditEventStreaming1764000000000,
+  StreamingDeliveries1764000000002,
+];

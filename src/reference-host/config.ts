@@ -10,9 +10,20 @@ export interface AppConfig {
   adminToken?: string;
   unleashUrl?: string;
   unleashApiToken?: string;
+  /** How often the Unleash client refreshes flags from `unleashUrl`, ms (plugin default 15 s). */
+  unleashRefreshInterval?: number;
   /** Path to a JSON file of Unleash client features (`{"version":1,"features":[...]}`). */
   unleashBootstrap?: string;
   allowLocalRequests: boolean;
+  /** Delivery tuning (defaults are the plugin's); tests shorten the schedule and the sweeper. */
+  delivery: {
+    timeoutMs?: number;
+    retrySchedule?: number[];
+    concurrency?: number;
+    sweepIntervalMs?: number;
+    lostJobAfterMs?: number;
+    signingSecretOverlapMs?: number;
+  };
   role: AppRole;
   /** Run pending migrations at start (default true). */
   migrationsRun: boolean;
@@ -30,6 +41,22 @@ function bool(value: string | undefined, fallback: boolean): boolean {
   throw new Error(`Expected true or false, got "${value}"`);
 }
 
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new Error(`${name} must be a positive whole number of milliseconds, got "${value}"`);
+  return n;
+}
+
+/** `AUDIT_STREAMING_RETRY_SCHEDULE=1000,5000,30000`: the delays' upper bounds, ms. */
+function schedule(value: string | undefined): number[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  return value
+    .split(',')
+    .map((part) => positiveInt(part.trim(), 'AUDIT_STREAMING_RETRY_SCHEDULE')!);
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const role = (env.APP_ROLE || 'all') as AppRole;
   if (!['api', 'worker', 'all'].includes(role)) {
@@ -45,8 +72,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminToken: env.ADMIN_TOKEN || undefined,
     unleashUrl: env.UNLEASH_URL || undefined,
     unleashApiToken: env.UNLEASH_API_TOKEN || undefined,
+    unleashRefreshInterval: positiveInt(env.UNLEASH_REFRESH_INTERVAL, 'UNLEASH_REFRESH_INTERVAL'),
     unleashBootstrap: env.UNLEASH_BOOTSTRAP || undefined,
     allowLocalRequests: bool(env.AUDIT_STREAMING_ALLOW_LOCAL_REQUESTS, false),
+    delivery: {
+      timeoutMs: positiveInt(env.AUDIT_STREAMING_TIMEOUT_MS, 'AUDIT_STREAMING_TIMEOUT_MS'),
+      retrySchedule: schedule(env.AUDIT_STREAMING_RETRY_SCHEDULE),
+      concurrency: positiveInt(env.AUDIT_STREAMING_CONCURRENCY, 'AUDIT_STREAMING_CONCURRENCY'),
+      sweepIntervalMs: positiveInt(
+        env.AUDIT_STREAMING_SWEEP_INTERVAL_MS,
+        'AUDIT_STREAMING_SWEEP_INTERVAL_MS',
+      ),
+      lostJobAfterMs: positiveInt(
+        env.AUDIT_STREAMING_LOST_JOB_AFTER_MS,
+        'AUDIT_STREAMING_LOST_JOB_AFTER_MS',
+      ),
+      signingSecretOverlapMs: positiveInt(
+        env.AUDIT_STREAMING_SIGNING_OVERLAP_MS,
+        'AUDIT_STREAMING_SIGNING_OVERLAP_MS',
+      ),
+    },
     role,
     migrationsRun: bool(env.MIGRATIONS_RUN, true),
     bullPrefix: env.BULL_PREFIX || 'bull',

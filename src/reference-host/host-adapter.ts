@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import type {
   AccessLevel,
   AuditEventStreamingHost,
@@ -47,6 +47,16 @@ export class ReferenceHostAdapter implements AuditEventStreamingHost {
   async findGroupById(id: number): Promise<HostGroup | null> {
     const g = await this.db.getRepository(Group).findOneBy({ id });
     return g && toHostGroup(g);
+  }
+
+  async findGroupsByIds(ids: number[]): Promise<HostGroup[]> {
+    const groups = await this.db.getRepository(Group).findBy({ id: In(ids) });
+    return groups.map(toHostGroup);
+  }
+
+  async findProjectsByIds(ids: number[]): Promise<HostProject[]> {
+    const projects = await this.db.getRepository(Project).findBy({ id: In(ids) });
+    return projects.map(toHostProject);
   }
 
   async findGroupByFullPath(fullPath: string): Promise<HostGroup | null> {

@@ -27,13 +27,18 @@ export function streamingOptions(
   host: ReferenceHostAdapter,
 ): AuditEventStreamingOptions {
   const featureFlag: FeatureFlagOptions = config.unleashUrl
-    ? { url: config.unleashUrl, apiToken: config.unleashApiToken, appName: 'reference-host' }
+    ? {
+        url: config.unleashUrl,
+        apiToken: config.unleashApiToken,
+        refreshInterval: config.unleashRefreshInterval,
+        appName: 'reference-host',
+      }
     : { bootstrap: config.unleashBootstrap ? readBootstrap(config.unleashBootstrap) : undefined };
   return {
     host,
     featureFlag,
     eventTypes: [...HOST_AUDIT_EVENT_TYPES],
-    delivery: { allowLocalRequests: config.allowLocalRequests },
+    delivery: { ...config.delivery, allowLocalRequests: config.allowLocalRequests },
     worker: config.role !== 'api',
   };
 }

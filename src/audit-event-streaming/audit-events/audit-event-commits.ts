@@ -49,7 +49,13 @@ export class AuditEventCommits implements EntitySubscriberInterface {
 
   afterTransactionCommit(change: TransactionCommitEvent): void {
     const list = this.pending.get(change.queryRunner);
-    if (!list || change.queryRunner.isTransactionActive) return; // a savepoint: the outer one decides
+    if (!list) return;
+    if (change.queryRunner.isTransactionActive) {
+      // A savepoint was released: its events now belong to the enclosing transaction.
+      const depth = this.depth(change.queryRunner);
+      for (const p of list) p.depth = Math.min(p.depth, depth);
+      return;
+    }
     this.pending.delete(change.queryRunner);
     this.emit(list.map((p) => p.event));
   }

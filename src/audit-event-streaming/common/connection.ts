@@ -59,29 +59,25 @@ export function paginate<T extends { id: number }>(rows: T[], args: ConnectionAr
     if (value != null && value < 0)
       throw new GraphQLError(`Argument '${name}' on Field must be non-negative`);
   }
-  let window = rows;
-  if (args.after) {
-    const after = decodeCursor(args.after);
-    window = window.filter((r) => r.id > after);
-  }
-  if (args.before) {
-    const before = decodeCursor(args.before);
-    window = window.filter((r) => r.id < before);
-  }
-  const bounded = window;
-  const first = Math.min(args.first ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
-  window = window.slice(0, first);
+  const after = args.after ? decodeCursor(args.after) : null;
+  const before = args.before ? decodeCursor(args.before) : null;
+  let window = rows.filter(
+    (r) => (after === null || r.id > after) && (before === null || r.id < before),
+  );
+  window = window.slice(0, Math.min(args.first ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE));
   if (args.last != null)
     window = window.slice(Math.max(0, window.length - Math.min(args.last, MAX_PAGE_SIZE)));
+  // Both flags look at the whole set, as GitLab answers: a page taken with `before` has a next
+  // page (what lies after it), a page taken with `after` has a previous one.
+  const lowId = window.length ? window[0].id : (after ?? -Infinity) + 0.5;
+  const highId = window.length ? window[window.length - 1].id : (before ?? Infinity) - 0.5;
   const edges = window.map((node) => ({ node, cursor: encodeCursor(node.id) }));
-  const firstIndex = window.length ? rows.indexOf(window[0]) : 0;
   return {
     nodes: window,
     edges,
     pageInfo: {
-      hasNextPage:
-        window.length > 0 && bounded.indexOf(window[window.length - 1]) < bounded.length - 1,
-      hasPreviousPage: firstIndex > 0,
+      hasNextPage: rows.some((r) => r.id > highId),
+      hasPreviousPage: rows.some((r) => r.id < lowId),
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },

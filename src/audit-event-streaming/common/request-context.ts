@@ -29,6 +29,38 @@ export function memo<T>(ctx: GqlContext, key: string, load: () => Promise<T>): P
   return hit;
 }
 
+const BATCHES = Symbol('auditEventStreamingBatches');
+
+/**
+ * Per-request batching (a small DataLoader): ids of one kind asked for in the same tick are
+ * loaded with one `loadMany` call, so a list of N rows costs one lookup, not N.
+ */
+export function batchLoad<T extends { id: number }>(
+  ctx: GqlContext,
+  kind: string,
+  id: number,
+  loadMany: (ids: number[]) => Promise<T[]>,
+): Promise<T | null> {
+  return memo(ctx, `${kind}:${id}`, () => {
+    const batches = ((ctx as any)[BATCHES] ??= new Map()) as Map<
+      string,
+      { ids: number[]; loaded: Promise<Map<number, T>> }
+    >;
+    let batch = batches.get(kind);
+    if (!batch) {
+      const ids: number[] = [];
+      const loaded = new Promise<void>((resolve) => process.nextTick(resolve)).then(async () => {
+        batches.delete(kind);
+        return new Map((await loadMany(ids)).map((row) => [row.id, row]));
+      });
+      batch = { ids, loaded };
+      batches.set(kind, batch);
+    }
+    batch.ids.push(id);
+    return batch.loaded.then((rows) => rows.get(id) ?? null);
+  });
+}
+
 @ArgsType()
 export class ConnectionArgsType implements ConnectionArgs {
   @Field(() => Int, {

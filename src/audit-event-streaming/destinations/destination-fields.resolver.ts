@@ -4,7 +4,7 @@ import { paginate } from '../common/connection';
 import { GID_MODELS, toGlobalId } from '../common/global-id';
 import { StreamingGraphqlErrorFilter } from '../common/graphql-errors';
 import { GroupType } from '../common/group.type';
-import { ConnectionArgsType, GqlContext, memo } from '../common/request-context';
+import { batchLoad, ConnectionArgsType, GqlContext, memo } from '../common/request-context';
 import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { DestinationAccessPolicy } from './destination-access.policy';
 import {
@@ -109,8 +109,10 @@ export class NamespaceFilterFieldsResolver {
     @Context() ctx: GqlContext,
   ): Promise<NamespaceType> {
     if (filter.namespaceType === 'Group') {
-      const g = (await memo(ctx, `group:${filter.namespaceId}`, () =>
-        this.host.findGroupById(filter.namespaceId),
+      const g = (await batchLoad(ctx, 'group', filter.namespaceId, (ids) =>
+        this.host.findGroupsByIds
+          ? this.host.findGroupsByIds(ids)
+          : each(ids, (id) => this.host.findGroupById(id)),
       ))!;
       return {
         id: toGlobalId(GID_MODELS.group, g.id),
@@ -120,8 +122,10 @@ export class NamespaceFilterFieldsResolver {
         fullName: g.fullName,
       };
     }
-    const p = (await memo(ctx, `project:${filter.namespaceId}`, () =>
-      this.host.findProjectById(filter.namespaceId),
+    const p = (await batchLoad(ctx, 'project', filter.namespaceId, (ids) =>
+      this.host.findProjectsByIds
+        ? this.host.findProjectsByIds(ids)
+        : each(ids, (id) => this.host.findProjectById(id)),
     ))!;
     return {
       id: toGlobalId(GID_MODELS.projectNamespace, p.id),
@@ -138,4 +142,10 @@ export class NamespaceFilterFieldsResolver {
   ): Promise<Destination> {
     return filter.destination ?? (await this.destinations.find(filter.destinationId))!;
   }
+}
+
+/** The fallback for hosts without batch lookups: one call per id, the misses dropped. */
+async function each<T>(ids: number[], find: (id: number) => Promise<T | null>): Promise<T[]> {
+  const rows = await Promise.all(ids.map(find));
+  return rows.filter((row): row is Awaited<T> => row !== null);
 }

@@ -362,15 +362,13 @@ export class DestinationsService {
     return this.db.transaction(async (manager) => {
       if (added.length) {
         const now = new Date();
-        await manager
-          .getRepository(StreamingEventTypeFilter)
-          .insert(
-            added.map((auditEventType) => ({
-              destinationId: destination.id,
-              auditEventType,
-              createdAt: now,
-            })),
-          );
+        await manager.getRepository(StreamingEventTypeFilter).insert(
+          added.map((auditEventType) => ({
+            destinationId: destination.id,
+            auditEventType,
+            createdAt: now,
+          })),
+        );
         await this.record(
           manager,
           actor,

@@ -213,7 +213,8 @@ async function resolveChecked(
   const trusted = policy.allowLocalRequests || isAllowedHostName(normalised, policy);
   if (!trusted && isLocalhostName(normalised)) throw new UrlBlockedError(LOCALHOST);
 
-  const addresses = await lookup(bare);
+  // The normalised name (no trailing dot): `vm.` and `vm` are the same host to an attacker.
+  const addresses = await lookup(normalised);
   if (!trusted) {
     for (const { address } of addresses) {
       const reason = blockedAddressReason(address, policy);

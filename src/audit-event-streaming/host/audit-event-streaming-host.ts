@@ -50,6 +50,9 @@ export interface AuditEventStreamingHost {
   /** The top-level ancestor of a group (the group itself when it has no parent). */
   findRootGroup(groupId: number): Promise<HostGroup | null>;
   findProjectById(id: number): Promise<HostProject | null>;
+  /** Optional batch lookups; without them a list costs one `findGroupById`/`findProjectById` per row. */
+  findGroupsByIds?(ids: number[]): Promise<HostGroup[]>;
+  findProjectsByIds?(ids: number[]): Promise<HostProject[]>;
   findProjectByFullPath(fullPath: string): Promise<HostProject | null>;
   /** The user's effective access level on the group: the highest of its own and its ancestors' memberships. */
   accessLevel(userId: number, groupId: number): Promise<AccessLevel>;

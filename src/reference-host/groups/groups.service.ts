@@ -16,6 +16,11 @@ export const ACCESS_LEVELS = [10, 20, 30, 40, 50] as const;
 export const VISIBILITIES = ['private', 'internal', 'public'] as const;
 const PATH = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*$/;
 
+/** GitLab's member audit events name levels (`as: "Developer"`), as `Gitlab::Access` does. */
+function accessLevelName(level: number): string {
+  return AccessLevel[level] ?? String(level);
+}
+
 @Injectable()
 export class GroupsService {
   constructor(
@@ -202,7 +207,7 @@ export class GroupsService {
         group,
         user,
         'member_created',
-        { add: 'user_access', as: accessLevel },
+        { add: 'user_access', as: accessLevelName(accessLevel) },
         manager,
       );
       return saved;
@@ -227,7 +232,7 @@ export class GroupsService {
         group,
         user,
         'member_updated',
-        { change: 'access_level', from, to: accessLevel },
+        { change: 'access_level', from: accessLevelName(from), to: accessLevelName(accessLevel) },
         manager,
       );
     });
@@ -272,7 +277,8 @@ export class GroupsService {
         ...authored(actor),
         eventType,
         entity: { type: 'Group', id: group.id, path: group.fullPath },
-        target: { type: 'User', id: user.id, details: user.username },
+        // GitLab names the member by display name in its member events.
+        target: { type: 'User', id: user.id, details: user.name },
         details,
       },
       { manager },

@@ -1,0 +1,83 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bull';
+
+export const DELIVERY_QUEUE = 'audit-event-streaming';
+export const DELIVERY_JOB = 'deliver';
+
+/**
+ * The job payload. Versioned and minimal: everything else is read from the delivery row when the
+ * job runs, so an upgrade never meets an in-flight job it cannot read.
+ */
+export interface DeliveryJob {
+  v: 1;
+  deliveryId: string;
+  /** The attempt counter this job is for; a job whose counter is stale does nothing. */
+  attempt: number;
+}
+
+export interface DeliveryToEnqueue {
+  deliveryId: string;
+  attempt: number;
+  delayMs?: number;
+}
+
+/** How long an enqueue may take before it is left to the sweeper (Redis slow or down). */
+const ENQUEUE_TIMEOUT_MS = 2000;
+
+/** Deterministic: enqueueing the same attempt twice yields one job. */
+export function deliveryJobId(deliveryId: string, attempt: number): string {
+  return `d${deliveryId}a${attempt}`;
+}
+
+/** The producer side of the delivery queue. Redis only distributes work; the rows are the truth. */
+@Injectable()
+export class DeliveryQueue {
+  private readonly logger = new Logger(DeliveryQueue.name);
+
+  constructor(@InjectQueue(DELIVERY_QUEUE) readonly queue: Queue<DeliveryJob>) {}
+
+  /** Never throws: what fails to enqueue stays in the outbox for the sweeper. */
+  async enqueue(items: DeliveryToEnqueue[]): Promise<boolean> {
+    if (!items.length) return true;
+    const jobs = items.map((item) => ({
+      name: DELIVERY_JOB,
+      data: { v: 1 as const, deliveryId: item.deliveryId, attempt: item.attempt },
+      opts: {
+        jobId: deliveryJobId(item.deliveryId, item.attempt),
+        delay: item.delayMs && item.delayMs > 0 ? item.delayMs : undefined,
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.queue.addBulk(jobs),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
+            ENQUEUE_TIMEOUT_MS,
+          );
+        }),
+      ]);
+      return true;
+    } catch (err) {
+      this.logger.warn(
+        `Enqueue of ${items.length} deliveries deferred to the sweeper: ${(err as Error).message}`,
+      );
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Which of these job ids Redis no longer holds (one round trip). */
+  async missingJobs(jobIds: string[]): Promise<Set<string>> {
+    if (!jobIds.length) return new Set();
+    const pipeline = this.queue.client.pipeline();
+    for (const id of jobIds) pipeline.exists(this.queue.toKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    return new Set(jobIds.filter((_, i) => results[i]?.[1] === 0));
+  }
+}

@@ -1,0 +1,155 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In, IsNull } from 'typeorm';
+import { AuditEventCommits } from '../audit-events/audit-event-commits';
+import { AuditEvent } from '../audit-events/audit-event.entity';
+import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
+import { FeatureFlagService } from '../feature-flags/feature-flag.service';
+import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
+import { AuditEventDelivery } from './delivery.entity';
+import { DeliveryQueue } from './delivery-queue';
+import { DestinationRoute, EventScope, routeMatches, toRoute } from './destination-routes';
+
+/**
+ * Fan-out after commit: each committed audit event becomes one persisted delivery per matching
+ * active destination of its root group, and the event is marked fanned out in the same
+ * transaction. Whatever this misses (a crash, a database hiccup), the sweeper fans out later.
+ */
+@Injectable()
+export class FanOutService implements OnModuleInit {
+  private readonly logger = new Logger(FanOutService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(AuditEventStreamingHost) private readonly host: AuditEventStreamingHost,
+    private readonly flags: FeatureFlagService,
+    private readonly commits: AuditEventCommits,
+    private readonly queue: DeliveryQueue,
+  ) {}
+
+  onModuleInit(): void {
+    this.commits.onCommitted((events) => this.fanOut(events).then(() => undefined));
+  }
+
+  /** Returns how many deliveries were created. */
+  async fanOut(events: AuditEvent[]): Promise<number> {
+    if (!events.length) return 0;
+    const routesByRoot = new Map<number, Promise<DestinationRoute[]>>();
+    const rows: Pick<
+      AuditEventDelivery,
+      'auditEventId' | 'destinationId' | 'status' | 'attempts' | 'nextAttemptAt' | 'createdAt'
+    >[] = [];
+    const now = new Date();
+    for (const event of events) {
+      const scope = await this.scopeOf(event);
+      if (!scope) continue;
+      let routes = routesByRoot.get(scope.rootGroupId);
+      if (!routes) {
+        routes = this.routesOf(scope.rootGroupId);
+        routesByRoot.set(scope.rootGroupId, routes);
+      }
+      for (const route of await routes) {
+        if (!routeMatches(route, event.eventType, scope)) continue;
+        rows.push({
+          auditEventId: String(event.id),
+          destinationId: route.destinationId,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          createdAt: now,
+        });
+      }
+    }
+    const eventIds = events.map((e) => String(e.id));
+    await this.db.transaction(async (manager) => {
+      if (rows.length) {
+        await manager
+          .createQueryBuilder()
+          .insert()
+          .into(AuditEventDelivery)
+          .values(rows)
+          .orIgnore()
+          .execute();
+      }
+      await manager
+        .getRepository(AuditEvent)
+        .update({ id: In(eventIds), fannedOutAt: IsNull() }, { fannedOutAt: now });
+    });
+    if (rows.length) {
+      const created = await this.db.getRepository(AuditEventDelivery).find({
+        select: { id: true, attempts: true },
+        where: { auditEventId: In(eventIds), status: 'pending', attempts: 0 },
+      });
+      await this.queue.enqueue(created.map((d) => ({ deliveryId: d.id, attempt: d.attempts })));
+    }
+    return rows.length;
+  }
+
+  /** The event's root group and namespace, or null when it streams nowhere (flag off, user event...). */
+  private async scopeOf(event: AuditEvent): Promise<EventScope | null> {
+    let groupId: number | null = null;
+    let fullPath: string;
+    if (event.entityType === 'Group') {
+      const group = await this.host.findGroupById(event.entityId);
+      if (!group) return null;
+      groupId = group.id;
+      fullPath = group.fullPath;
+    } else if (event.entityType === 'Project') {
+      const project = await this.host.findProjectById(event.entityId);
+      if (!project || project.groupId == null) return null; // personal namespace: no group destinations
+      groupId = project.groupId;
+      fullPath = project.fullPath;
+    } else {
+      return null;
+    }
+    const root = await this.host.findRootGroup(groupId);
+    if (!root || !this.flags.isEnabled(root)) return null;
+    return {
+      rootGroupId: root.id,
+      entityType: event.entityType,
+      entityId: event.entityId,
+      fullPath,
+    };
+  }
+
+  private async routesOf(rootGroupId: number): Promise<DestinationRoute[]> {
+    const destinations = await this.db.getRepository(ExternalAuditEventDestination).find({
+      where: { groupId: rootGroupId, active: true },
+      relations: { eventTypeFilters: true, namespaceFilter: true },
+      order: { id: 'ASC' },
+    });
+    return Promise.all(
+      destinations.map(async (d) => {
+        const filter = d.namespaceFilter;
+        if (!filter) return toRoute(d, null);
+        const ns =
+          filter.namespaceType === 'Group'
+            ? await this.host.findGroupById(filter.namespaceId)
+            : await this.host.findProjectById(filter.namespaceId);
+        // A filter whose namespace is gone passes nothing rather than everything.
+        return ns
+          ? toRoute(d, ns.fullPath)
+          : { ...toRoute(d, null), eventTypes: new Set(['\u0000none']) };
+      }),
+    );
+  }
+
+  /** For the sweeper: events committed but never fanned out, oldest first. */
+  async fanOutPending(olderThan: Date, limit: number): Promise<number> {
+    const events = await this.db
+      .getRepository(AuditEvent)
+      .createQueryBuilder('e')
+      .where('e.fanned_out_at IS NULL')
+      .andWhere('e.created_at < :olderThan', { olderThan })
+      .orderBy('e.id', 'ASC')
+      .limit(limit)
+      .getMany();
+    if (events.length) {
+      this.logger.log(
+        `Sweeper: fanning out ${events.length} committed audit events that were not yet`,
+      );
+      await this.fanOut(events);
+    }
+    return events.length;
+  }
+}

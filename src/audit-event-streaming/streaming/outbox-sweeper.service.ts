@@ -1,0 +1,88 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
+import { AuditEventDelivery } from './delivery.entity';
+import { deliveryJobId, DeliveryQueue } from './delivery-queue';
+import { FanOutService } from './fan-out.service';
+
+/** Rows per sweep step, so one sweep never holds the database or Redis for long. */
+const BATCH = 500;
+
+/**
+ * The outbox's safety net, run by workers. It fans out events that were committed but never
+ * fanned out (the process died after commit), and re-enqueues deliveries that are due but whose
+ * job Redis no longer holds (never enqueued, or Redis restarted empty). Job ids are
+ * deterministic, so several sweepers at once do no harm.
+ */
+@Injectable()
+export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(OutboxSweeper.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
+    private readonly fanOut: FanOutService,
+    private readonly queue: DeliveryQueue,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.settings.worker) return;
+    const tick = () => {
+      this.running = this.sweep()
+        .then(() => undefined)
+        .catch((err) => this.logger.warn(`Sweep failed, will try again: ${err?.message ?? err}`))
+        .finally(() => {
+          this.running = null;
+          if (this.timer) this.timer = setTimeout(tick, this.settings.delivery.sweepIntervalMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass; returns what it did. */
+  async sweep(): Promise<{ fannedOut: number; requeued: number }> {
+    const { lostJobAfterMs } = this.settings.delivery;
+    const now = Date.now();
+    const fannedOut = await this.fanOut.fanOutPending(
+      new Date(now - Math.min(lostJobAfterMs, 5000)),
+      BATCH,
+    );
+    const due = await this.db
+      .getRepository(AuditEventDelivery)
+      .createQueryBuilder('d')
+      .innerJoin('d.destination', 'dest')
+      .select(['d.id', 'd.attempts', 'd.nextAttemptAt'])
+      .where('d.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
+      .andWhere('dest.active = :active', { active: true })
+      .andWhere('(d.next_attempt_at IS NULL OR d.next_attempt_at < :before)', {
+        before: new Date(now - lostJobAfterMs),
+      })
+      .orderBy('d.next_attempt_at', 'ASC')
+      .limit(BATCH)
+      .getMany();
+    const missing = await this.queue.missingJobs(due.map((d) => deliveryJobId(d.id, d.attempts)));
+    const requeue = due.filter((d) => missing.has(deliveryJobId(d.id, d.attempts)));
+    if (requeue.length) {
+      this.logger.log(
+        `Sweeper: re-enqueueing ${requeue.length} due deliveries whose jobs were missing`,
+      );
+      await this.queue.enqueue(requeue.map((d) => ({ deliveryId: d.id, attempt: d.attempts })));
+    }
+    return { fannedOut, requeued: requeue.length };
+  }
+}

@@ -1,0 +1,34 @@
+import { startTestApp, TestApp } from './support/app';
+import { eventually, Receiver } from './support/receiver';
+import { Rest } from './support/rest';
+import { createDestination, streamingEnv } from './support/streaming';
+
+describe('streaming: delivery to a receiver', () => {
+  let t: TestApp;
+  let rest: Rest;
+  const receiver = new Receiver();
+
+  beforeAll(async () => {
+    await receiver.start();
+    t = await startTestApp({ env: streamingEnv() });
+    rest = new Rest(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver.stop();
+  });
+
+  it('delivers a subgroup event to the root group destination', async () => {
+    const root = await rest.createGroup(t.adminToken, 'stream-root');
+    await createDestination(t, 'stream-root', `${receiver.url}/ingest`);
+    const sub = await rest.createGroup(t.adminToken, 'sub', root.id);
+    const got = await eventually(
+      () =>
+        receiver.requests.find(
+          (r) => r.json?.event_type === 'group_created' && r.json.entity_id === sub.id,
+        ),
+      'the subgroup event',
+    );
+    expect(got.headers['x-gitlab-audit-event-type']).toBe('group_created');
+  });
+});

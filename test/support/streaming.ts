@@ -1,0 +1,67 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestApp } from './app';
+
+/** An UNLEASH_BOOTSTRAP file turning the flag on for these root group ids (all when omitted). */
+export function flagBootstrapFile(groupIds?: number[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aes-flags-'));
+  const file = join(dir, 'flags.json');
+  const constraints = groupIds
+    ? [{ contextName: 'groupId', operator: 'IN', values: groupIds.map(String) }]
+    : [];
+  writeFileSync(
+    file,
+    JSON.stringify({
+      version: 1,
+      features: [
+        {
+          name: 'ff_external_audit_events_namespace',
+          enabled: true,
+          strategies: [{ name: 'default', constraints }],
+        },
+      ],
+    }),
+  );
+  return file;
+}
+
+/** Environment for a streaming suite: flag on, local receivers allowed, a short retry schedule. */
+export function streamingEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    UNLEASH_BOOTSTRAP: flagBootstrapFile(),
+    AUDIT_STREAMING_ALLOW_LOCAL_REQUESTS: 'true',
+    AUDIT_STREAMING_RETRY_SCHEDULE: '200,400,800',
+    AUDIT_STREAMING_TIMEOUT_MS: '1000',
+    AUDIT_STREAMING_SWEEP_INTERVAL_MS: '300',
+    AUDIT_STREAMING_LOST_JOB_AFTER_MS: '1000',
+    ...overrides,
+  };
+}
+
+/** Creates a destination through GitLab's mutation; returns its numeric id and global id. */
+export async function createDestination(
+  t: TestApp,
+  groupPath: string,
+  destinationUrl: string,
+  token = t.adminToken,
+): Promise<{ id: number; gid: string; verificationToken: string; signingSecret?: string }> {
+  const res = await t.graphql(
+    `mutation($input: ExternalAuditEventDestinationCreateInput!) {
+       externalAuditEventDestinationCreate(input: $input) {
+         errors externalAuditEventDestination { id verificationToken }
+       }
+     }`,
+    { input: { groupPath, destinationUrl } },
+    token,
+  );
+  const payload = res.body.data?.externalAuditEventDestinationCreate;
+  if (!payload || payload.errors.length)
+    throw new Error(`create failed: ${JSON.stringify(res.body)}`);
+  const gid: string = payload.externalAuditEventDestination.id;
+  return {
+    id: Number(gid.split('/').pop()),
+    gid,
+    verificationToken: payload.externalAuditEventDestination.verificationToken,
+  };
+}
