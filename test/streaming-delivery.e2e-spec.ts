@@ -20,7 +20,8 @@ describe('streaming: delivery to a receiver', () => {
 
   it('delivers a subgroup event to the root group destination', async () => {
     const root = await rest.createGroup(t.adminToken, 'stream-root');
-    await createDestination(t, 'stream-root', `${receiver.url}/ingest`);
+    const destination = await createDestination(t, 'stream-root', `${receiver.url}/ingest`);
+    expect(destination.signingSecret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     const sub = await rest.createGroup(t.adminToken, 'sub', root.id);
     const got = await eventually(
       () =>

@@ -45,11 +45,11 @@ export async function createDestination(
   groupPath: string,
   destinationUrl: string,
   token = t.adminToken,
-): Promise<{ id: number; gid: string; verificationToken: string; signingSecret?: string }> {
+): Promise<{ id: number; gid: string; verificationToken: string; signingSecret: string }> {
   const res = await t.graphql(
     `mutation($input: ExternalAuditEventDestinationCreateInput!) {
        externalAuditEventDestinationCreate(input: $input) {
-         errors externalAuditEventDestination { id verificationToken }
+         errors externalAuditEventDestination { id verificationToken signingSecret }
        }
      }`,
     { input: { groupPath, destinationUrl } },
@@ -63,5 +63,6 @@ export async function createDestination(
     id: Number(gid.split('/').pop()),
     gid,
     verificationToken: payload.externalAuditEventDestination.verificationToken,
+    signingSecret: payload.externalAuditEventDestination.signingSecret,
   };
 }

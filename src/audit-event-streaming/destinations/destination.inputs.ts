@@ -74,6 +74,18 @@ export class DestinationDestroyInput extends MutationInput {
 @ObjectType('ExternalAuditEventDestinationDestroyPayload')
 export class DestinationDestroyPayload extends MutationPayload {}
 
+@InputType('ExternalAuditEventDestinationSigningSecretRotateInput')
+export class DestinationSigningSecretRotateInput extends MutationInput {
+  @Field(() => DestinationIdScalar)
+  id: number;
+}
+
+@ObjectType('ExternalAuditEventDestinationSigningSecretRotatePayload')
+export class DestinationSigningSecretRotatePayload extends MutationPayload {
+  @Field(() => DestinationType, { nullable: true })
+  externalAuditEventDestination: unknown;
+}
+
 @InputType('AuditEventsStreamingHeadersCreateInput')
 export class HeaderCreateInput extends MutationInput {
   @Field(() => DestinationIdScalar)

@@ -71,6 +71,13 @@ export class DestinationType {
   @Field()
   verificationToken: string;
 
+  @Field({
+    description:
+      'Standard Webhooks signing secret (`whsec_` + base64). Every request carries ' +
+      '`webhook-id`, `webhook-timestamp` and `webhook-signature` made with it. Not in GitLab.',
+  })
+  signingSecret: string;
+
   @Field()
   name: string;
 

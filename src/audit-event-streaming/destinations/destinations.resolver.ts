@@ -10,6 +10,8 @@ import {
   DestinationCreatePayload,
   DestinationDestroyInput,
   DestinationDestroyPayload,
+  DestinationSigningSecretRotateInput,
+  DestinationSigningSecretRotatePayload,
   DestinationUpdateInput,
   DestinationUpdatePayload,
   EventTypeFiltersAddInput,
@@ -92,6 +94,26 @@ export class DestinationsResolver {
       await this.destinations.destroy(access, actor, destination);
       return {};
     });
+  }
+
+  @Mutation(() => DestinationSigningSecretRotatePayload, {
+    name: 'externalAuditEventDestinationSigningSecretRotate',
+    nullable: true,
+    description:
+      'Replaces the signing secret; the old one keeps signing too for the overlap period. Not in GitLab.',
+  })
+  async rotateSigningSecret(
+    @Args('input') input: DestinationSigningSecretRotateInput,
+    @Context() ctx: GqlContext,
+  ) {
+    const { access, actor, destination } = await this.authorizeDestination(ctx, input.id);
+    return this.payload(input, { externalAuditEventDestination: null }, async () => ({
+      externalAuditEventDestination: await this.destinations.rotateSigningSecret(
+        access,
+        actor,
+        destination,
+      ),
+    }));
   }
 
   @Mutation(() => HeaderCreatePayload, {

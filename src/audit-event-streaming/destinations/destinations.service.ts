@@ -218,6 +218,39 @@ export class DestinationsService {
     });
   }
 
+  /** A new secret; the old one keeps signing beside it until the overlap ends. */
+  async rotateSigningSecret(
+    access: GroupAccess,
+    actor: Actor,
+    destination: Destination,
+  ): Promise<Destination> {
+    const overlapEnds = new Date(Date.now() + this.settings.delivery.signingSecretOverlapMs);
+    return this.db.transaction(async (manager) => {
+      await manager.getRepository(Destination).update(
+        { id: destination.id },
+        {
+          signingSecret: generateSigningSecret(),
+          previousSigningSecret: destination.signingSecret,
+          previousSigningSecretExpiresAt: overlapEnds,
+          updatedAt: new Date(),
+        },
+      );
+      const updated = (await manager
+        .getRepository(Destination)
+        .findOne({ where: { id: destination.id }, relations: DESTINATION_RELATIONS }))!;
+      await this.record(
+        manager,
+        actor,
+        access.group,
+        updated,
+        'event_streaming_destination_signing_secret_rotated',
+        `Rotated the signing secret of event streaming destination ${destination.destinationUrl}; ` +
+          `the previous secret signs too until ${overlapEnds.toISOString()}`,
+      );
+      return updated;
+    });
+  }
+
   async destroy(access: GroupAccess, actor: Actor, destination: Destination): Promise<void> {
     await this.db.transaction(async (manager) => {
       await manager.getRepository(Destination).delete({ id: destination.id });
