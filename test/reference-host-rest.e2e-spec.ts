@@ -202,6 +202,15 @@ describe.each(['postgres', 'sqlite'] as const)('GitLab REST v4 subset on %s', (d
       expect(top.body.id).toBe(acme.body.id);
     });
 
+    it('matches full paths without regard to case, as GitLab does', async () => {
+      const res = await api(t, alice.token)
+        .get(`/api/v4/groups/${encoded('ACME_Corp/Platform')}`)
+        .expect(200);
+      expect(res.body.id).toBe(platform.body.id);
+      const gql = await t.graphql('{ group(fullPath: "Acme_Corp") { fullPath } }', {}, alice.token);
+      expect(gql.body.data.group).toEqual({ fullPath: 'acme_corp' });
+    });
+
     it('lists subgroups', async () => {
       const res = await api(t, alice.token)
         .get(`/api/v4/groups/${acme.body.id}/subgroups`)

@@ -13,6 +13,7 @@ import { Group } from './groups/group.entity';
 import { GroupAccess } from './groups/group-access.service';
 import { Project } from './projects/project.entity';
 import type { User } from './users/user.entity';
+import { fullPathIs } from './common/full-path';
 
 function toHostGroup(g: Group): HostGroup {
   return {
@@ -60,7 +61,7 @@ export class ReferenceHostAdapter implements AuditEventStreamingHost {
   }
 
   async findGroupByFullPath(fullPath: string): Promise<HostGroup | null> {
-    const g = await this.db.getRepository(Group).findOneBy({ fullPath });
+    const g = await this.db.getRepository(Group).findOneBy({ fullPath: fullPathIs(fullPath) });
     return g && toHostGroup(g);
   }
 
@@ -76,7 +77,7 @@ export class ReferenceHostAdapter implements AuditEventStreamingHost {
   }
 
   async findProjectByFullPath(fullPath: string): Promise<HostProject | null> {
-    const p = await this.db.getRepository(Project).findOneBy({ fullPath });
+    const p = await this.db.getRepository(Project).findOneBy({ fullPath: fullPathIs(fullPath) });
     return p && toHostProject(p);
   }
 

@@ -11,6 +11,7 @@ import { User } from '../users/user.entity';
 import { GroupAccess } from './group-access.service';
 import { GroupMember } from './group-member.entity';
 import { Group, Visibility } from './group.entity';
+import { fullPathIs } from '../common/full-path';
 
 export const ACCESS_LEVELS = [10, 20, 30, 40, 50] as const;
 export const VISIBILITIES = ['private', 'internal', 'public'] as const;
@@ -62,7 +63,7 @@ export class GroupsService {
   find(ref: { id: number } | { fullPath: string }): Promise<Group | null> {
     return 'id' in ref
       ? this.groups.findOneBy({ id: ref.id })
-      : this.groups.findOneBy({ fullPath: ref.fullPath });
+      : this.groups.findOneBy({ fullPath: fullPathIs(ref.fullPath) });
   }
 
   async list(user: User | null, page: Page, parentId?: number): Promise<[Group[], number]> {
@@ -119,7 +120,7 @@ export class GroupsService {
         throw GitlabError.forbidden();
     }
     const fullPath = parent ? `${parent.fullPath}/${path}` : path;
-    if (await this.groups.findOneBy({ fullPath }))
+    if (await this.groups.findOneBy({ fullPath: fullPathIs(fullPath) }))
       throw GitlabError.invalid({ path: ['has already been taken'] });
     return this.db.transaction(async (manager) => {
       const group = await manager.getRepository(Group).save({

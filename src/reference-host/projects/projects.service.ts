@@ -10,6 +10,7 @@ import { Group } from '../groups/group.entity';
 import { GroupsService, VISIBILITIES } from '../groups/groups.service';
 import { User } from '../users/user.entity';
 import { Project } from './project.entity';
+import { fullPathIs } from '../common/full-path';
 
 const PATH = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*$/;
 
@@ -25,7 +26,7 @@ export class ProjectsService {
     const repo = this.db.getRepository(Project);
     return 'id' in ref
       ? repo.findOneBy({ id: ref.id })
-      : repo.findOneBy({ fullPath: ref.fullPath });
+      : repo.findOneBy({ fullPath: fullPathIs(ref.fullPath) });
   }
 
   async namespaceOf(project: Project): Promise<Group | User> {
