@@ -19,8 +19,9 @@ import { Rest } from './support/rest';
 
 /**
  * Who may manage a group's streaming destinations (GITLAB-CONTRACT.md §3), cell by cell:
- * every operation (the ten mutations and `Group.externalAuditEventDestinations`) × every caller ×
- * every target, with the root group's flag on and off.
+ * every operation (the ten mutations, the signing secret rotation that this project adds, and
+ * `Group.externalAuditEventDestinations`) × every caller × every target, with the root group's
+ * flag on and off. The rotation is guarded exactly as `externalAuditEventDestinationUpdate`.
  *
  * Two "worlds" live in one database: `on-a` (with subgroup `on-a/sub`) and `on-b`, whose flag is
  * on, and `off-a` (with `off-a/sub`) and `off-b`, whose flag is off. The flag-off world's
@@ -90,6 +91,7 @@ const ALL_OPERATIONS: Operation[] = [
   'externalAuditEventDestinationCreate',
   'externalAuditEventDestinationUpdate',
   'externalAuditEventDestinationDestroy',
+  'externalAuditEventDestinationSigningSecretRotate',
   'auditEventsStreamingHeadersCreate',
   'auditEventsStreamingHeadersUpdate',
   'auditEventsStreamingHeadersDestroy',
@@ -187,6 +189,8 @@ interface Objects {
   /** The namespace `namespaceFiltersAdd` names. */
   filterPath: string;
   namespaceFilterId: string;
+  /** The destination's signing secret before the cell ran (fresh objects for a rotation only). */
+  signingSecret?: string;
 }
 
 interface WorldGroups {
@@ -200,6 +204,9 @@ interface WorldGroups {
  * worker busy failing to reach the made-up destination hosts would only add background load.
  */
 const hostEnv = (flagFile: string) => ({ UNLEASH_BOOTSTRAP: flagFile, APP_ROLE: 'api' });
+
+/** A Standard Webhooks signing secret: `whsec_` + base64 of 32 bytes. */
+const WHSEC = /^whsec_[A-Za-z0-9+/]{43}=$/;
 
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${++seq}-${randomBytes(3).toString('hex')}`;
@@ -363,16 +370,17 @@ describe('destinations authorization matrix', () => {
     if (flagDir) rmSync(flagDir, { recursive: true, force: true });
   });
 
-  /** The administrator's view of a group's destinations (ids, headers, filters). */
+  /** The administrator's view of a group's destinations (ids, secrets, headers, filters). */
   async function adminView(groupPath: string) {
     const res = await listDestinations(
       t,
       groupPath,
       t.adminToken,
-      'nodes { id eventTypeFilters headers { nodes { id } } namespaceFilter { id } }',
+      'nodes { id signingSecret eventTypeFilters headers { nodes { id } } namespaceFilter { id } }',
     );
     return res.body.data.group.externalAuditEventDestinations.nodes as {
       id: string;
+      signingSecret: string;
       eventTypeFilters: string[];
       headers: { nodes: { id: string }[] };
       namespaceFilter: { id: string } | null;
@@ -418,6 +426,10 @@ describe('destinations authorization matrix', () => {
       });
       objects.namespaceFilterId = filter.namespaceFilter.id;
     }
+    if (cell.op === 'externalAuditEventDestinationSigningSecretRotate') {
+      const view = (await adminView(base.rootPath)).find((d) => d.id === destinationId)!;
+      objects.signingSecret = view.signingSecret;
+    }
     return objects;
   }
 
@@ -429,6 +441,8 @@ describe('destinations authorization matrix', () => {
       case 'externalAuditEventDestinationUpdate':
         return { id: o.destinationId, name: names.name };
       case 'externalAuditEventDestinationDestroy':
+        return { id: o.destinationId };
+      case 'externalAuditEventDestinationSigningSecretRotate':
         return { id: o.destinationId };
       case 'auditEventsStreamingHeadersCreate':
         return { destinationId: o.destinationId, key: names.name, value: 'v' };
@@ -477,6 +491,19 @@ describe('destinations authorization matrix', () => {
       case 'externalAuditEventDestinationDestroy':
         expect((await adminView(o.rootPath)).map((d) => d.id)).not.toContain(o.destinationId);
         break;
+      case 'externalAuditEventDestinationSigningSecretRotate': {
+        // A new secret in the payload, and the one the destination now holds.
+        expect(o.signingSecret).toMatch(WHSEC);
+        expect(payload.externalAuditEventDestination).toEqual({
+          id: o.destinationId,
+          signingSecret: expect.stringMatching(WHSEC),
+        });
+        const rotated: string = payload.externalAuditEventDestination.signingSecret;
+        expect(rotated).not.toBe(o.signingSecret);
+        const view = (await adminView(o.rootPath)).find((d) => d.id === o.destinationId)!;
+        expect(view.signingSecret).toBe(rotated);
+        break;
+      }
       case 'auditEventsStreamingHeadersCreate':
         expect(payload.header).toEqual({
           id: expect.stringMatching(/^gid:\/\/gitlab\/AuditEvents::Streaming::Header\/\d+$/),
@@ -551,6 +578,8 @@ describe('destinations authorization matrix', () => {
       expect(res.status).toBe(200);
       expect(res.body.errors.map((e: { message: string }) => e.message)).toEqual([ACCESS_ERROR]);
       expect(res.body.data).toEqual({ [op]: null });
+      // Nothing of the destination leaks, in the data or in the error's extensions.
+      expect(JSON.stringify(res.body)).not.toContain('whsec_');
       return;
     }
 
@@ -596,9 +625,34 @@ describe('destinations authorization matrix', () => {
   }
 
   it(`has ${MATRIX.length} cells`, () => {
-    // 11 operations on the own group and on another group's objects, 4 on the subgroup; 9 callers;
+    // 12 operations on the own group and on another group's objects, 4 on the subgroup; 9 callers;
     // flag on and off.
-    expect(MATRIX).toHaveLength((11 + 4 + 11) * 9 * 2);
+    expect(MATRIX).toHaveLength((12 + 4 + 12) * 9 * 2);
+  });
+
+  it('denied callers never see a signing secret, even when they ask for it', async () => {
+    const asked: CallerKey[] = [];
+    for (const world of WORLDS) {
+      for (const target of TARGETS) {
+        const { groupPath } = fixtures[world][target];
+        for (const caller of CALLERS) {
+          if (expectation(world, target, caller, 'externalAuditEventDestinations') !== 'null')
+            continue;
+          const res = await listDestinations(
+            t,
+            groupPath,
+            tokens[caller],
+            'nodes { id signingSecret }',
+          );
+          expect(res.body).toEqual({
+            data: { group: { fullPath: groupPath, externalAuditEventDestinations: null } },
+          });
+          asked.push(caller);
+        }
+      }
+    }
+    // Every caller but the admin is denied somewhere; the flag-off world denies everyone.
+    expect(new Set(asked)).toEqual(new Set(CALLERS));
   });
 
   it('denied calls changed nothing: every fixture destination, header and filter is intact', async () => {

@@ -7,7 +7,10 @@ export const ACCESS_ERROR =
 
 export const FLAG = 'ff_external_audit_events_namespace';
 
-/** The ten mutations of GITLAB-CONTRACT.md §2, each with the payload fields a client reads. */
+/**
+ * The ten mutations of GITLAB-CONTRACT.md §2 and this project's signing secret rotation (not in
+ * GitLab), each with the payload fields a client reads.
+ */
 export const MUTATIONS = {
   externalAuditEventDestinationCreate: `
     mutation($input: ExternalAuditEventDestinationCreateInput!) {
@@ -26,6 +29,13 @@ export const MUTATIONS = {
   externalAuditEventDestinationDestroy: `
     mutation($input: ExternalAuditEventDestinationDestroyInput!) {
       externalAuditEventDestinationDestroy(input: $input) { errors }
+    }`,
+  externalAuditEventDestinationSigningSecretRotate: `
+    mutation($input: ExternalAuditEventDestinationSigningSecretRotateInput!) {
+      externalAuditEventDestinationSigningSecretRotate(input: $input) {
+        errors
+        externalAuditEventDestination { id signingSecret }
+      }
     }`,
   auditEventsStreamingHeadersCreate: `
     mutation($input: AuditEventsStreamingHeadersCreateInput!) {
@@ -62,7 +72,7 @@ export const MUTATIONS = {
 
 export type MutationName = keyof typeof MUTATIONS;
 
-/** Runs one of the ten mutations as `token` (null: anonymous). */
+/** Runs one of the mutations above as `token` (null: anonymous). */
 export function mutate(
   t: TestApp,
   name: MutationName,
