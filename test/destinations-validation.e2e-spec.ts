@@ -36,6 +36,10 @@ const MAX_HEADERS = 'Headers are limited to 20 per destination';
 const KEY_BLANK = "Key can't be blank";
 const VALUE_BLANK = "Value can't be blank";
 const KEY_IS_TOKEN_HEADER = 'Key cannot be X-Gitlab-Event-Streaming-Token';
+// Ours, beyond GitLab (which saves such headers and then fails every delivery).
+const KEY_NOT_A_HEADER_NAME =
+  "Key must be an HTTP header name: letters, digits and !#$%&'*+-.^_`|~ only";
+const VALUE_NOT_PRINTABLE = 'Value must contain printable ASCII characters only';
 const KEY_TAKEN = 'Key has already been taken';
 const KEY_TOO_LONG = 'Key is too long (maximum is 255 characters)';
 const VALUE_TOO_LONG = 'Value is too long (maximum is 2000 characters)';
@@ -529,6 +533,11 @@ describe('destination validation (GITLAB-CONTRACT.md §4)', () => {
       [{ key: 'X-Gitlab-Event-Streaming-Token', value: 'v' }, [KEY_IS_TOKEN_HEADER]],
       [{ key: 'x-gitlab-event-streaming-token', value: 'v' }, [KEY_IS_TOKEN_HEADER]],
       [{ key: 'X-GITLAB-EVENT-STREAMING-TOKEN', value: 'v' }, [KEY_IS_TOKEN_HEADER]],
+      [{ key: 'X Key', value: 'v' }, [KEY_NOT_A_HEADER_NAME]],
+      [{ key: 'X-Key:', value: 'v' }, [KEY_NOT_A_HEADER_NAME]],
+      [{ key: 'X-Clé', value: 'v' }, [KEY_NOT_A_HEADER_NAME]],
+      [{ key: 'X-Key', value: 'one\r\nX-Injected: two' }, [VALUE_NOT_PRINTABLE]],
+      [{ key: 'X-Key', value: 'café 🎉' }, [VALUE_NOT_PRINTABLE]],
       [{ key: 'k'.repeat(256), value: 'v' }, [KEY_TOO_LONG]],
       [{ key: 'X-Key', value: 'v'.repeat(2001) }, [VALUE_TOO_LONG]],
       [{ key: 'X-Key', value: 'v', active: null }, [ACTIVE_NOT_BOOLEAN]],

@@ -27,6 +27,17 @@ import { DELIVERY_QUEUE, DeliveryQueue } from './streaming/delivery-queue';
 import { DeliveryProcessor } from './streaming/delivery.processor';
 import { FanOutService } from './streaming/fan-out.service';
 import { OutboxSweeper } from './streaming/outbox-sweeper.service';
+import { DestinationHealthService } from './streaming/destination-health.service';
+import { DeliveryLogService } from './streaming/delivery-log.service';
+import {
+  DeliveryAttemptFieldsResolver,
+  DeliveryFieldsResolver,
+  DestinationDeliveryLogResolver,
+} from './streaming/delivery-log.resolver';
+import { DeliveryRetentionService } from './streaming/delivery-retention.service';
+import { AuditEventStreamingMetrics } from './streaming/delivery-metrics';
+import { DeliverySteeringResolver } from './streaming/delivery-steering.resolver';
+import { ReplayService } from './streaming/replay.service';
 
 /**
  * The plugin. It owns no infrastructure roots: the host calls `TypeOrmModule.forRoot`,
@@ -63,6 +74,15 @@ import { OutboxSweeper } from './streaming/outbox-sweeper.service';
     FanOutService,
     DeliveryProcessor,
     OutboxSweeper,
+    DestinationHealthService,
+    DeliveryLogService,
+    DestinationDeliveryLogResolver,
+    DeliveryFieldsResolver,
+    DeliveryAttemptFieldsResolver,
+    DeliveryRetentionService,
+    ReplayService,
+    DeliverySteeringResolver,
+    AuditEventStreamingMetrics,
   ],
   exports: [
     AuditEventsService,
@@ -71,6 +91,7 @@ import { OutboxSweeper } from './streaming/outbox-sweeper.service';
     FanOutService,
     OutboxSweeper,
     DeliveryProcessor,
+    AuditEventStreamingMetrics,
   ],
 })
 export class AuditEventStreamingModule extends ConfigurableModuleClass implements OnModuleInit {

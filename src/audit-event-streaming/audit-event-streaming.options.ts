@@ -50,6 +50,21 @@ export interface DeliveryOptions {
   responseExcerptBytes: number;
   /** Largest request body sent (GitLab: 25 MB). */
   maxBodyBytes: number;
+  /**
+   * Events (or dead deliveries) a replay handles per step. A step waits while the queue already
+   * holds more waiting jobs than this, so a large replay never crowds out live deliveries.
+   */
+  replayBatchSize: number;
+  /** Consecutive failed attempts to a destination that open its circuit (its deliveries are held). */
+  circuitFailureThreshold: number;
+  /** While the circuit is open, how often one delivery is let through as a probe, ms. */
+  circuitProbeIntervalMs: number;
+  /** A destination failing without a single success for this long is deactivated, ms (5 days). */
+  deactivateAfterMs: number;
+  /** How long delivered deliveries and their attempts stay in the delivery log, ms (30 days). */
+  deliveryLogRetentionMs: number;
+  /** How often the delivery log cleanup runs, ms. */
+  deliveryLogCleanupIntervalMs: number;
 }
 
 export interface LimitOptions {
@@ -91,6 +106,7 @@ export interface ResolvedStreamingSettings {
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 export const DEFAULT_DELIVERY: DeliveryOptions = {
   allowLocalRequests: false,
@@ -105,6 +121,12 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   signingSecretOverlapMs: 24 * HOUR,
   responseExcerptBytes: 1024,
   maxBodyBytes: 25 * 1024 * 1024,
+  replayBatchSize: 500,
+  circuitFailureThreshold: 5,
+  circuitProbeIntervalMs: MINUTE,
+  deactivateAfterMs: 5 * DAY,
+  deliveryLogRetentionMs: 30 * DAY,
+  deliveryLogCleanupIntervalMs: HOUR,
 };
 
 function definedOnly<T extends object>(value: T): Partial<T> {

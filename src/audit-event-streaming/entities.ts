@@ -6,6 +6,10 @@ import { StreamingNamespaceFilter } from './destinations/streaming-namespace-fil
 import { AuditEventStreaming1764000000000 } from '../../migrations/audit-event-streaming/1764000000000-AuditEventStreaming';
 import { StreamingDeliveries1764000000002 } from '../../migrations/audit-event-streaming/1764000000002-StreamingDeliveries';
 import { AuditEventDelivery } from './streaming/delivery.entity';
+import { AuditEventDeliveryAttempt } from './streaming/delivery-attempt.entity';
+import { DeliveryLog1764000000003 } from '../../migrations/audit-event-streaming/1764000000003-DeliveryLog';
+import { AuditEventStreamingReplay } from './streaming/replay.entity';
+import { Replays1764000000004 } from '../../migrations/audit-event-streaming/1764000000004-Replays';
 
 /** Add these to the host's `TypeOrmModule.forRoot({ entities })`. */
 export const AUDIT_EVENT_STREAMING_ENTITIES = [
@@ -15,10 +19,14 @@ export const AUDIT_EVENT_STREAMING_ENTITIES = [
   StreamingEventTypeFilter,
   StreamingNamespaceFilter,
   AuditEventDelivery,
+  AuditEventDeliveryAttempt,
+  AuditEventStreamingReplay,
 ];
 
 /** Add these to the host's `migrations`; they run on PostgreSQL and SQLite alike. */
 export const AUDIT_EVENT_STREAMING_MIGRATIONS = [
   AuditEventStreaming1764000000000,
   StreamingDeliveries1764000000002,
+  DeliveryLog1764000000003,
+  Replays1764000000004,
 ];

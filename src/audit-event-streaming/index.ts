@@ -27,3 +27,6 @@ export type { HostGroup, HostProject, HostUser } from './host/audit-event-stream
 export { GroupType } from './common/group.type';
 export { GID_MODELS, toGlobalId } from './common/global-id';
 export { ResourceNotAvailableError, UnknownAuditEventTypeError } from './common/errors';
+export { AuditEventStreamingMetrics } from './streaming/delivery-metrics';
+export type { AttemptOutcome } from './streaming/delivery-metrics';
+export { TEST_EVENT_TYPE } from './streaming/test-event';

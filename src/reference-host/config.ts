@@ -23,6 +23,12 @@ export interface AppConfig {
     sweepIntervalMs?: number;
     lostJobAfterMs?: number;
     signingSecretOverlapMs?: number;
+    replayBatchSize?: number;
+    circuitFailureThreshold?: number;
+    circuitProbeIntervalMs?: number;
+    deactivateAfterMs?: number;
+    deliveryLogRetentionMs?: number;
+    deliveryLogCleanupIntervalMs?: number;
   };
   role: AppRole;
   /** Run pending migrations at start (default true). */
@@ -41,11 +47,15 @@ function bool(value: string | undefined, fallback: boolean): boolean {
   throw new Error(`Expected true or false, got "${value}"`);
 }
 
-function positiveInt(value: string | undefined, name: string): number | undefined {
+function positiveInt(
+  value: string | undefined,
+  name: string,
+  unit = ' of milliseconds',
+): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0)
-    throw new Error(`${name} must be a positive whole number of milliseconds, got "${value}"`);
+    throw new Error(`${name} must be a positive whole number${unit}, got "${value}"`);
   return n;
 }
 
@@ -55,6 +65,12 @@ function schedule(value: string | undefined): number[] | undefined {
   return value
     .split(',')
     .map((part) => positiveInt(part.trim(), 'AUDIT_STREAMING_RETRY_SCHEDULE')!);
+}
+
+/** `AUDIT_STREAMING_RETENTION_DAYS=30`: whole days, as ms. */
+function days(value: string | undefined): number | undefined {
+  const n = positiveInt(value, 'AUDIT_STREAMING_RETENTION_DAYS', ' of days');
+  return n === undefined ? undefined : n * 24 * 60 * 60 * 1000;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -90,6 +106,29 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
       signingSecretOverlapMs: positiveInt(
         env.AUDIT_STREAMING_SIGNING_OVERLAP_MS,
         'AUDIT_STREAMING_SIGNING_OVERLAP_MS',
+      ),
+      replayBatchSize: positiveInt(
+        env.AUDIT_STREAMING_REPLAY_BATCH_SIZE,
+        'AUDIT_STREAMING_REPLAY_BATCH_SIZE',
+        '',
+      ),
+      circuitFailureThreshold: positiveInt(
+        env.AUDIT_STREAMING_CIRCUIT_FAILURES,
+        'AUDIT_STREAMING_CIRCUIT_FAILURES',
+        '',
+      ),
+      circuitProbeIntervalMs: positiveInt(
+        env.AUDIT_STREAMING_CIRCUIT_PROBE_MS,
+        'AUDIT_STREAMING_CIRCUIT_PROBE_MS',
+      ),
+      deactivateAfterMs: positiveInt(
+        env.AUDIT_STREAMING_DEACTIVATE_AFTER_MS,
+        'AUDIT_STREAMING_DEACTIVATE_AFTER_MS',
+      ),
+      deliveryLogRetentionMs: days(env.AUDIT_STREAMING_RETENTION_DAYS),
+      deliveryLogCleanupIntervalMs: positiveInt(
+        env.AUDIT_STREAMING_RETENTION_CLEANUP_INTERVAL_MS,
+        'AUDIT_STREAMING_RETENTION_CLEANUP_INTERVAL_MS',
       ),
     },
     role,

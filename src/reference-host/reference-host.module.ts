@@ -14,6 +14,7 @@ import { AuthService } from './auth/auth.service';
 import { APP_CONFIG, AppConfig } from './config';
 import { REFERENCE_HOST_ENTITIES } from './entities';
 import { HostResolver } from './graphql/host.resolver';
+import { MetricsController } from './metrics/metrics.controller';
 import { GroupAccess } from './groups/group-access.service';
 import { GroupsController } from './groups/groups.controller';
 import { GroupsService } from './groups/groups.service';
@@ -50,7 +51,13 @@ export class ReferenceHostModule implements NestModule, OnApplicationBootstrap {
           useFactory: (host: ReferenceHostAdapter) => streamingOptions(config, host),
         }),
       ],
-      controllers: [UsersController, GroupsController, ProjectsController, AuditEventsController],
+      controllers: [
+        UsersController,
+        GroupsController,
+        ProjectsController,
+        AuditEventsController,
+        MetricsController,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         AuthService,

@@ -5,6 +5,8 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  /** The headers as sent, names and values alternating (shows repeated headers). */
+  rawHeaders: string[];
   body: string;
   json: any;
   at: number;
@@ -21,6 +23,7 @@ export type Behaviour =
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   private readonly script: Behaviour[] = [];
+  private readonly rules: { match: (r: ReceivedRequest) => boolean; script: Behaviour[] }[] = [];
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -37,6 +40,15 @@ export class Receiver {
     return this;
   }
 
+  /**
+   * Queue behaviours for the next requests that `match` (e.g. one audit event), in order; they
+   * take precedence over `respond`. Other requests are answered as usual.
+   */
+  respondFor(match: (r: ReceivedRequest) => boolean, ...behaviours: Behaviour[]): this {
+    this.rules.push({ match, script: [...behaviours] });
+    return this;
+  }
+
   async start(port = this.port): Promise<this> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -46,6 +58,7 @@ export class Receiver {
           req.method!,
           req.url!,
           req.headers,
+          req.rawHeaders,
           Buffer.concat(chunks).toString('utf8'),
           res,
         ),
@@ -76,6 +89,7 @@ export class Receiver {
     method: string,
     path: string,
     headers: IncomingHttpHeaders,
+    rawHeaders: string[],
     body: string,
     res: ServerResponse,
   ) {
@@ -85,8 +99,14 @@ export class Receiver {
     } catch {
       json = null;
     }
-    this.requests.push({ method, path, headers, body, json, at: Date.now() });
-    const behaviour = this.script.length ? this.script.shift()! : this.fallback;
+    const received = { method, path, headers, rawHeaders, body, json, at: Date.now() };
+    this.requests.push(received);
+    const rule = this.rules.find((r) => r.script.length && r.match(received));
+    const behaviour = rule
+      ? rule.script.shift()!
+      : this.script.length
+        ? this.script.shift()!
+        : this.fallback;
     if (behaviour === 'hang') return; // the client times out
     if (behaviour === 'drop') {
       res.socket?.destroy();

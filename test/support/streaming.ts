@@ -1,7 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IsNull, Not } from 'typeorm';
+import { AuditEvent } from '../../src/audit-event-streaming/audit-events/audit-event.entity';
+import { AuditEventDelivery } from '../../src/audit-event-streaming/streaming/delivery.entity';
 import type { TestApp } from './app';
+import { eventually } from './receiver';
 
 /** An UNLEASH_BOOTSTRAP file turning the flag on for these root group ids (all when omitted). */
 export function flagBootstrapFile(groupIds?: number[]): string {
@@ -65,4 +69,59 @@ export async function createDestination(
     verificationToken: payload.externalAuditEventDestination.verificationToken,
     signingSecret: payload.externalAuditEventDestination.signingSecret,
   };
+}
+
+/** The outbox rows (`audit_events_streaming_deliveries`) matching `where`, oldest first. */
+export function deliveriesOf(
+  t: TestApp,
+  where: { auditEventId?: string; destinationId?: number },
+): Promise<AuditEventDelivery[]> {
+  return t.db.getRepository(AuditEventDelivery).find({
+    select: {
+      id: true,
+      auditEventId: true,
+      destinationId: true,
+      status: true,
+      attempts: true,
+      lastAttemptAt: true,
+      lastStatusCode: true,
+      lastError: true,
+      deliveredAt: true,
+    },
+    where,
+    order: { id: 'ASC' },
+  });
+}
+
+/** Waits for the (latest) audit event of this type about this entity to be recorded. */
+export function auditEventOf(
+  t: TestApp,
+  eventType: string,
+  entity: { type: 'Group' | 'Project' | 'User'; id: number },
+): Promise<AuditEvent> {
+  return eventually(
+    () =>
+      t.db.getRepository(AuditEvent).findOne({
+        where: { eventType, entityType: entity.type, entityId: entity.id },
+        order: { id: 'DESC' },
+      }),
+    `the ${eventType} audit event of ${entity.type} ${entity.id}`,
+  );
+}
+
+/**
+ * Waits until fan-out has decided about this audit event (its deliveries are persisted), then
+ * returns the ids of the destinations it goes to, ascending: a definite "sent to nobody else".
+ */
+export async function routedTo(t: TestApp, auditEventId: string): Promise<number[]> {
+  await eventually(
+    () =>
+      t.db.getRepository(AuditEvent).findOne({
+        select: { id: true },
+        where: { id: auditEventId, fannedOutAt: Not(IsNull()) },
+      }),
+    `fan-out of audit event ${auditEventId}`,
+  );
+  const rows = await deliveriesOf(t, { auditEventId });
+  return rows.map((r) => r.destinationId).sort((a, b) => a - b);
 }

@@ -37,7 +37,7 @@ export function encodeCursor(id: number): string {
   return Buffer.from(JSON.stringify({ id: String(id) })).toString('base64');
 }
 
-function decodeCursor(cursor: string): number {
+export function decodeCursor(cursor: string): number {
   try {
     const id = Number(JSON.parse(Buffer.from(cursor, 'base64').toString('utf8')).id);
     if (Number.isSafeInteger(id)) return id;

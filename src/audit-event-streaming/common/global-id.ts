@@ -9,6 +9,9 @@ export const GID_MODELS = {
   destination: 'AuditEvents::ExternalAuditEventDestination',
   header: 'AuditEvents::Streaming::Header',
   namespaceFilter: 'AuditEvents::Streaming::HTTP::NamespaceFilter',
+  delivery: 'AuditEvents::Streaming::Delivery',
+  deliveryAttempt: 'AuditEvents::Streaming::DeliveryAttempt',
+  replay: 'AuditEvents::Streaming::Replay',
 } as const;
 
 const GID = /^gid:\/\/gitlab\/([A-Za-z:]+)\/(\d+)$/;

@@ -17,6 +17,7 @@ import { StreamingEventTypeFilter } from './streaming-event-type-filter.entity';
 import { StreamingHeader } from './streaming-header.entity';
 import { StreamingNamespaceFilter } from './streaming-namespace-filter.entity';
 import { validateDestinationUrl } from './url-safety';
+import { CLEARED_HEALTH } from '../streaming/circuit-breaker';
 
 /** The header GitLab reserves for the verification token. */
 export const TOKEN_HEADER = 'X-Gitlab-Event-Streaming-Token';
@@ -44,6 +45,15 @@ const DESTINATION_RELATIONS = {
   eventTypeFilters: true,
   namespaceFilter: true,
 } as const;
+
+// Beyond GitLab, which saves such headers and then fails every delivery: what HTTP can carry.
+/** RFC 9110's token: the characters a header name may have. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const KEY_NOT_A_HEADER_NAME =
+  "Key must be an HTTP header name: letters, digits and !#$%&'*+-.^_`|~ only";
+/** Printable ASCII and tabs: no line breaks (header injection), nothing a client would mangle. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+const VALUE_NOT_PRINTABLE = 'Value must contain printable ASCII characters only';
 
 function tooLong(attribute: string, value: string | null | undefined, max: number): string | null {
   return value != null && Array.from(value).length > max
@@ -192,6 +202,8 @@ export class DestinationsService {
       if (typeof changes.active !== 'boolean') messages.push('Active must be a boolean value');
       else if (changes.active !== destination.active) {
         updates.active = changes.active;
+        // Reactivated: a fresh start for its health and circuit (parked deliveries resume).
+        if (changes.active) Object.assign(updates, CLEARED_HEALTH);
         described.push(
           `Updated event streaming destination active from ${destination.active} to ${changes.active}`,
         );
@@ -368,8 +380,10 @@ export class DestinationsService {
     return [
       key.trim() === '' ? "Key can't be blank" : null,
       key.toLowerCase() === TOKEN_HEADER.toLowerCase() ? `Key cannot be ${TOKEN_HEADER}` : null,
+      key.trim() !== '' && !HEADER_NAME.test(key) ? KEY_NOT_A_HEADER_NAME : null,
       tooLong('Key', key, 255),
       value.trim() === '' ? "Value can't be blank" : null,
+      !HEADER_VALUE.test(value) ? VALUE_NOT_PRINTABLE : null,
       tooLong('Value', value, 2000),
       typeof active !== 'boolean' ? 'Active must be a boolean value' : null,
     ];

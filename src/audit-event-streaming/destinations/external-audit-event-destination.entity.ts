@@ -42,6 +42,36 @@ export class ExternalAuditEventDestination {
   @Column({ name: 'updated_at', type: Date })
   updatedAt: Date;
 
+  // --- health (written by the delivery worker; see streaming/circuit-breaker.ts) ---------------
+
+  /** Failed attempts since the last success. */
+  @Column({ name: 'consecutive_failures', type: 'integer', default: 0 })
+  consecutiveFailures: number;
+
+  @Column({ name: 'last_success_at', type: Date, nullable: true })
+  lastSuccessAt: Date | null;
+
+  @Column({ name: 'last_failure_at', type: Date, nullable: true })
+  lastFailureAt: Date | null;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError: string | null;
+
+  /** The first failure since the last success: deactivation counts from here. */
+  @Column({ name: 'failing_since', type: Date, nullable: true })
+  failingSince: Date | null;
+
+  @Column({ name: 'circuit_opened_at', type: Date, nullable: true })
+  circuitOpenedAt: Date | null;
+
+  /** Set while the circuit is open: when the next probe may go. */
+  @Column({ name: 'circuit_retry_at', type: Date, nullable: true })
+  circuitRetryAt: Date | null;
+
+  /** Why the worker deactivated the destination (null when active or deactivated by an owner). */
+  @Column({ name: 'deactivated_reason', type: 'text', nullable: true })
+  deactivatedReason: string | null;
+
   @OneToMany(() => StreamingHeader, (header) => header.destination)
   headers?: StreamingHeader[];
 

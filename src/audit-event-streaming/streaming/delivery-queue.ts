@@ -20,10 +20,33 @@ export interface DeliveryToEnqueue {
   deliveryId: string;
   attempt: number;
   delayMs?: number;
+  /**
+   * Makes the job id distinct from the attempt's own (`d<id>a<n><suffix>`), for a second job of
+   * the same attempt while the first still exists: held by an open circuit, or resumed early.
+   */
+  jobIdSuffix?: string;
 }
 
 /** How long an enqueue may take before it is left to the sweeper (Redis slow or down). */
 const ENQUEUE_TIMEOUT_MS = 2000;
+
+/** `work`, or a rejection once it has taken longer than the enqueue timeout. */
+async function withinTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
+          ENQUEUE_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Deterministic: enqueueing the same attempt twice yields one job. */
 export function deliveryJobId(deliveryId: string, attempt: number): string {
@@ -44,31 +67,20 @@ export class DeliveryQueue {
       name: DELIVERY_JOB,
       data: { v: 1 as const, deliveryId: item.deliveryId, attempt: item.attempt },
       opts: {
-        jobId: deliveryJobId(item.deliveryId, item.attempt),
+        jobId: deliveryJobId(item.deliveryId, item.attempt) + (item.jobIdSuffix ?? ''),
         delay: item.delayMs && item.delayMs > 0 ? item.delayMs : undefined,
         removeOnComplete: true,
         removeOnFail: true,
       },
     }));
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.queue.addBulk(jobs),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
-            ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      await withinTimeout(this.queue.addBulk(jobs));
       return true;
     } catch (err) {
       this.logger.warn(
         `Enqueue of ${items.length} deliveries deferred to the sweeper: ${(err as Error).message}`,
       );
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -77,7 +89,9 @@ export class DeliveryQueue {
     if (!jobIds.length) return new Set();
     const pipeline = this.queue.client.pipeline();
     for (const id of jobIds) pipeline.exists(this.queue.toKey(id));
-    const results = (await pipeline.exec()) ?? [];
+    // Bounded like an enqueue: a Redis that does not answer must not stall the sweeper (nor the
+    // shutdown that waits for it); the sweep fails and the next one tries again.
+    const results = (await withinTimeout(pipeline.exec())) ?? [];
     return new Set(jobIds.filter((_, i) => results[i]?.[1] === 0));
   }
 }

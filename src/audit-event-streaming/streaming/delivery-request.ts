@@ -24,8 +24,35 @@ export function signingSecrets(
 }
 
 /**
+ * Headers that frame the message or manage the connection: an owner's custom header must not set
+ * them (a custom `Content-Length: 3` would cut the body short and still be "delivered").
+ */
+const TRANSPORT_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+]);
+
+/** Sets `key`, replacing any header of the same name in another case: one value per name. */
+function setHeader(headers: Record<string, string>, key: string, value: string): void {
+  const lower = key.toLowerCase();
+  for (const existing of Object.keys(headers)) {
+    if (existing.toLowerCase() === lower) delete headers[existing];
+  }
+  headers[key] = value;
+}
+
+/**
  * GitLab's request for one event and one destination (GITLAB-CONTRACT.md §5), with JSON's
- * content type (a custom header may still override it) and Standard Webhooks signatures.
+ * content type (a custom header may still override it) and Standard Webhooks signatures. The
+ * verification token, the event type and the signature headers always win over a custom header
+ * of the same name.
  */
 export function buildDeliveryRequest(
   event: AuditEvent,
@@ -35,17 +62,12 @@ export function buildDeliveryRequest(
   const body = JSON.stringify(toStreamedEvent(event));
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   for (const header of destination.headers ?? []) {
-    if (!header.active) continue;
-    for (const existing of Object.keys(headers)) {
-      if (existing.toLowerCase() === header.key.toLowerCase()) delete headers[existing];
-    }
-    headers[header.key] = header.value;
+    if (!header.active || TRANSPORT_HEADERS.has(header.key.trim().toLowerCase())) continue;
+    setHeader(headers, header.key, header.value);
   }
-  headers[TOKEN_HEADER] = destination.verificationToken;
-  headers['X-Gitlab-Audit-Event-Type'] = event.eventType;
-  Object.assign(
-    headers,
-    signatureHeaders(String(event.id), body, signingSecrets(destination, now), now),
-  );
+  setHeader(headers, TOKEN_HEADER, destination.verificationToken);
+  setHeader(headers, 'X-Gitlab-Audit-Event-Type', event.eventType);
+  const signature = signatureHeaders(String(event.id), body, signingSecrets(destination, now), now);
+  for (const [key, value] of Object.entries(signature)) setHeader(headers, key, value);
   return { body, headers };
 }

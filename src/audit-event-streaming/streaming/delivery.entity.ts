@@ -45,6 +45,13 @@ export class AuditEventDelivery {
   @Column({ type: 'integer', default: 0 })
   attempts: number;
 
+  /**
+   * `attempts` when the delivery was last replayed: the retry schedule counts from here, while
+   * `attempts` (and so the job ids, `d<id>a<attempt>`) keeps counting up.
+   */
+  @Column({ name: 'attempts_before_replay', type: 'integer', default: 0 })
+  attemptsBeforeReplay: number;
+
   /** When the next attempt is due (or, while one runs, when its lease expires). */
   @Column({ name: 'next_attempt_at', type: Date, nullable: true })
   nextAttemptAt: Date | null;
@@ -57,6 +64,10 @@ export class AuditEventDelivery {
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
+
+  /** The start of the last response's body (at most `responseExcerptBytes`). */
+  @Column({ name: 'response_excerpt', type: 'text', nullable: true })
+  responseExcerpt: string | null;
 
   @Column({ name: 'delivered_at', type: Date, nullable: true })
   deliveredAt: Date | null;

@@ -11,8 +11,10 @@ import { DataSource, In } from 'typeorm';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { AuditEventDelivery, DeliveryStatus } from './delivery.entity';
 import { DELIVERY_JOB, DeliveryJob, DeliveryQueue } from './delivery-queue';
+import { AuditEventStreamingMetrics } from './delivery-metrics';
 import { buildDeliveryRequest } from './delivery-request';
 import { AttemptResult, HttpTransport } from './http-transport';
+import { DestinationHealthService } from './destination-health.service';
 import { redisReady } from './redis-ready';
 import { RetryPolicy } from './retry-policy';
 
@@ -35,6 +37,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     @InjectDataSource() private readonly db: DataSource,
     @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
     private readonly queue: DeliveryQueue,
+    private readonly metrics: AuditEventStreamingMetrics,
+    private readonly health: DestinationHealthService,
   ) {
     this.policy = new RetryPolicy(settings.delivery);
     this.transport = new HttpTransport(settings.delivery);
@@ -90,6 +94,12 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
       await repo.update({ id: delivery.id, attempts: job.attempt }, { nextAttemptAt: null });
       return null;
     }
+    // Circuit open: held (delayed, not attempted, not counted) until the next probe.
+    const gate = await this.health.gate(destination);
+    if (gate.kind === 'hold') {
+      await this.health.hold(delivery.id, job.attempt, gate.until);
+      return null;
+    }
     const now = new Date();
     const lease = new Date(now.getTime() + this.settings.delivery.timeoutMs * 3);
     const claimed = await repo.update(
@@ -110,29 +120,49 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
             latencyMs: 0,
           }
         : await this.transport.post(destination.destinationUrl, request.body, request.headers);
-    return this.settle(delivery.id, job.attempt + 1, result);
+    const status = await this.settle(
+      delivery.id,
+      job.attempt + 1,
+      result,
+      delivery.attemptsBeforeReplay,
+    );
+    // The delivery log and the destination's health; the delivery itself is settled already.
+    await this.health
+      .recordAttempt(delivery.id, destination, job.attempt + 1, result)
+      .catch((err: Error) =>
+        this.logger.warn(`Delivery ${delivery.id}: health not recorded: ${err.message}`),
+      );
+    return status;
   }
 
   private async settle(
     deliveryId: string,
     attemptsMade: number,
     result: AttemptResult,
+    attemptsBeforeReplay = 0,
   ): Promise<DeliveryStatus> {
     const repo = this.db.getRepository(AuditEventDelivery);
-    const common = { lastStatusCode: result.statusCode, lastError: result.error };
+    const common = {
+      lastStatusCode: result.statusCode,
+      lastError: result.error,
+      responseExcerpt: result.responseExcerpt,
+    };
     if (result.ok) {
       await repo.update(
         { id: deliveryId },
         { ...common, status: 'delivered', deliveredAt: new Date(), nextAttemptAt: null },
       );
+      this.metrics.attemptSettled('delivered', result);
       return 'delivered';
     }
-    const delay = this.policy.nextDelayMs(attemptsMade, result.retryAfterMs);
+    // A replayed delivery gets the whole schedule again.
+    const delay = this.policy.nextDelayMs(attemptsMade - attemptsBeforeReplay, result.retryAfterMs);
     if (delay === null) {
       await repo.update({ id: deliveryId }, { ...common, status: 'dead', nextAttemptAt: null });
       this.logger.warn(
         `Delivery ${deliveryId} is dead after ${attemptsMade} attempts: ${result.error}`,
       );
+      this.metrics.attemptSettled('dead', result);
       return 'dead';
     }
     await repo.update(
@@ -140,6 +170,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
       { ...common, status: 'failed', nextAttemptAt: new Date(Date.now() + delay) },
     );
     await this.queue.enqueue([{ deliveryId, attempt: attemptsMade, delayMs: delay }]);
+    this.metrics.attemptSettled('retried', result);
     return 'failed';
   }
 }

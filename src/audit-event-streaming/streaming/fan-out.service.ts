@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, IsNull } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { AuditEventCommits } from '../audit-events/audit-event-commits';
 import { AuditEvent } from '../audit-events/audit-event.entity';
 import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
@@ -9,6 +9,11 @@ import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { AuditEventDelivery } from './delivery.entity';
 import { DeliveryQueue } from './delivery-queue';
 import { DestinationRoute, EventScope, routeMatches, toRoute } from './destination-routes';
+
+type NewDelivery = Pick<
+  AuditEventDelivery,
+  'auditEventId' | 'destinationId' | 'status' | 'attempts' | 'nextAttemptAt' | 'createdAt'
+>;
 
 /**
  * Fan-out after commit: each committed audit event becomes one persisted delivery per matching
@@ -35,39 +40,33 @@ export class FanOutService implements OnModuleInit {
   async fanOut(events: AuditEvent[]): Promise<number> {
     if (!events.length) return 0;
     const routesByRoot = new Map<number, Promise<DestinationRoute[]>>();
-    const rows: Pick<
-      AuditEventDelivery,
-      'auditEventId' | 'destinationId' | 'status' | 'attempts' | 'nextAttemptAt' | 'createdAt'
-    >[] = [];
+    const rows: NewDelivery[] = [];
     const now = new Date();
+    const eventIds: string[] = [];
     for (const event of events) {
-      const scope = await this.scopeOf(event);
-      if (!scope) continue;
-      let routes = routesByRoot.get(scope.rootGroupId);
-      if (!routes) {
-        routes = this.routesOf(scope.rootGroupId);
-        routesByRoot.set(scope.rootGroupId, routes);
+      // One event the host cannot resolve (a lookup error) must not hold back the others: it
+      // stays unmarked, and the sweeper tries it again on its next pass.
+      let eventRows: typeof rows;
+      try {
+        eventRows = await this.rowsFor(event, routesByRoot, now);
+      } catch (err) {
+        this.logger.warn(
+          `Fan-out of audit event ${event.id} deferred to the sweeper: ${(err as Error)?.message ?? err}`,
+        );
+        continue;
       }
-      for (const route of await routes) {
-        if (!routeMatches(route, event.eventType, scope)) continue;
-        rows.push({
-          auditEventId: String(event.id),
-          destinationId: route.destinationId,
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: now,
-          createdAt: now,
-        });
-      }
+      rows.push(...eventRows);
+      eventIds.push(String(event.id));
     }
-    const eventIds = events.map((e) => String(e.id));
+    if (!eventIds.length) return 0;
     await this.db.transaction(async (manager) => {
-      if (rows.length) {
+      const live = await this.withLiveDestinations(manager, rows);
+      if (live.length) {
         await manager
           .createQueryBuilder()
           .insert()
           .into(AuditEventDelivery)
-          .values(rows)
+          .values(live)
           .orIgnore()
           .execute();
       }
@@ -85,8 +84,57 @@ export class FanOutService implements OnModuleInit {
     return rows.length;
   }
 
+  /**
+   * The rows whose destination still exists, share-locked on PostgreSQL until commit: a
+   * destination destroyed since the routes were read would otherwise fail the whole insert on its
+   * foreign key (SQLite transactions are serialized already).
+   */
+  private async withLiveDestinations(
+    manager: EntityManager,
+    rows: NewDelivery[],
+  ): Promise<NewDelivery[]> {
+    if (!rows.length) return rows;
+    const ids = [...new Set(rows.map((r) => r.destinationId))];
+    const alive = await manager.getRepository(ExternalAuditEventDestination).find({
+      select: { id: true },
+      where: { id: In(ids) },
+      ...(manager.connection.options.type === 'postgres'
+        ? { lock: { mode: 'pessimistic_read' as const } }
+        : {}),
+    });
+    const aliveIds = new Set(alive.map((d) => String(d.id)));
+    return rows.filter((r) => aliveIds.has(String(r.destinationId)));
+  }
+
+  /** One pending delivery per matching active destination of the event's root group. */
+  private async rowsFor(
+    event: AuditEvent,
+    routesByRoot: Map<number, Promise<DestinationRoute[]>>,
+    now: Date,
+  ): Promise<NewDelivery[]> {
+    const scope = await this.scopeOf(event);
+    if (!scope) return [];
+    let routes = routesByRoot.get(scope.rootGroupId);
+    if (!routes) {
+      routes = this.routesOf(scope.rootGroupId);
+      routesByRoot.set(scope.rootGroupId, routes);
+      // A failed lookup is retried for the next event rather than failing them all.
+      routes.catch(() => routesByRoot.delete(scope.rootGroupId));
+    }
+    return (await routes)
+      .filter((route) => routeMatches(route, event.eventType, scope))
+      .map((route) => ({
+        auditEventId: String(event.id),
+        destinationId: route.destinationId,
+        status: 'pending' as const,
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+      }));
+  }
+
   /** The event's root group and namespace, or null when it streams nowhere (flag off, user event...). */
-  private async scopeOf(event: AuditEvent): Promise<EventScope | null> {
+  async scopeOf(event: AuditEvent): Promise<EventScope | null> {
     let groupId: number | null = null;
     let fullPath: string;
     if (event.entityType === 'Group') {
@@ -112,7 +160,7 @@ export class FanOutService implements OnModuleInit {
     };
   }
 
-  private async routesOf(rootGroupId: number): Promise<DestinationRoute[]> {
+  async routesOf(rootGroupId: number): Promise<DestinationRoute[]> {
     const destinations = await this.db.getRepository(ExternalAuditEventDestination).find({
       where: { groupId: rootGroupId, active: true },
       relations: { eventTypeFilters: true, namespaceFilter: true },

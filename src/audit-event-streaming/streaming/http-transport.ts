@@ -27,7 +27,10 @@ async function readExcerpt(stream: Readable, limit: number, deadlineMs: number):
       clearTimeout(timer);
       stream.removeAllListeners('data');
       stream.destroy();
-      resolve(Buffer.concat(chunks).subarray(0, limit).toString('utf8'));
+      // Kept as text in the database: PostgreSQL's text refuses NUL, which binary bodies hold.
+      resolve(
+        Buffer.concat(chunks).subarray(0, limit).toString('utf8').replaceAll('\u0000', '\ufffd'),
+      );
     };
     const timer = setTimeout(done, deadlineMs);
     stream.on('data', (chunk: Buffer) => {
@@ -87,7 +90,11 @@ export class HttpTransport {
       // Node does not call `lookup` for IP literals: check those here.
       if (isIP(target.hostname.replace(/^\[|\]$/g, '')))
         await resolveSafeAddress(target, this.options);
-      const response = await this.client.post(url, body, { headers });
+      // The exact bytes that were signed (axios would re-parse a JSON string), and an
+      // uncompressed answer unless the destination's own headers ask otherwise.
+      const response = await this.client.post(url, Buffer.from(body, 'utf8'), {
+        headers: { 'Accept-Encoding': 'identity', ...headers },
+      });
       const excerpt = await readExcerpt(
         response.data as Readable,
         this.options.responseExcerptBytes,

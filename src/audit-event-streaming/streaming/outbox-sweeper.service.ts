@@ -14,6 +14,8 @@ import { FanOutService } from './fan-out.service';
 
 /** Rows per sweep step, so one sweep never holds the database or Redis for long. */
 const BATCH = 500;
+/** Pages of due deliveries one sweep checks at most (the next sweep starts over). */
+const MAX_PAGES = 40;
 
 /**
  * The outbox's safety net, run by workers. It fans out events that were committed but never
@@ -62,27 +64,37 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       new Date(now - Math.min(lostJobAfterMs, 5000)),
       BATCH,
     );
-    const due = await this.db
-      .getRepository(AuditEventDelivery)
-      .createQueryBuilder('d')
-      .innerJoin('d.destination', 'dest')
-      .select(['d.id', 'd.attempts', 'd.nextAttemptAt'])
-      .where('d.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
-      .andWhere('dest.active = :active', { active: true })
-      .andWhere('(d.next_attempt_at IS NULL OR d.next_attempt_at < :before)', {
-        before: new Date(now - lostJobAfterMs),
-      })
-      .orderBy('d.next_attempt_at', 'ASC')
-      .limit(BATCH)
-      .getMany();
-    const missing = await this.queue.missingJobs(due.map((d) => deliveryJobId(d.id, d.attempts)));
-    const requeue = due.filter((d) => missing.has(deliveryJobId(d.id, d.attempts)));
-    if (requeue.length) {
-      this.logger.log(
-        `Sweeper: re-enqueueing ${requeue.length} due deliveries whose jobs were missing`,
-      );
-      await this.queue.enqueue(requeue.map((d) => ({ deliveryId: d.id, attempt: d.attempts })));
+    // Page through every due delivery (by id, so a backlog of due rows whose jobs are still
+    // queued never hides the lost ones behind it), checking their jobs one page at a time.
+    const before = new Date(now - lostJobAfterMs);
+    let requeued = 0;
+    let after = '0';
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const due = await this.db
+        .getRepository(AuditEventDelivery)
+        .createQueryBuilder('d')
+        .innerJoin('d.destination', 'dest')
+        .select(['d.id', 'd.attempts'])
+        .where('d.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
+        .andWhere('dest.active = :active', { active: true })
+        .andWhere('(d.next_attempt_at IS NULL OR d.next_attempt_at < :before)', { before })
+        .andWhere('d.id > :after', { after })
+        .orderBy('d.id', 'ASC')
+        .limit(BATCH)
+        .getMany();
+      if (!due.length) break;
+      after = due[due.length - 1].id;
+      const missing = await this.queue.missingJobs(due.map((d) => deliveryJobId(d.id, d.attempts)));
+      const requeue = due.filter((d) => missing.has(deliveryJobId(d.id, d.attempts)));
+      if (requeue.length) {
+        this.logger.log(
+          `Sweeper: re-enqueueing ${requeue.length} due deliveries whose jobs were missing`,
+        );
+        await this.queue.enqueue(requeue.map((d) => ({ deliveryId: d.id, attempt: d.attempts })));
+        requeued += requeue.length;
+      }
+      if (due.length < BATCH) break;
     }
-    return { fannedOut, requeued: requeue.length };
+    return { fannedOut, requeued };
   }
 }

@@ -1,0 +1,260 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In, MoreThan } from 'typeorm';
+import { AuditEventsService } from '../audit-events/audit-events.service';
+import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
+import { ExternalAuditEventDestination as Destination } from '../destinations/external-audit-event-destination.entity';
+import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
+import { CircuitBreaker, CircuitState, CLEARED_HEALTH } from './circuit-breaker';
+import { AuditEventDelivery, DeliveryStatus } from './delivery.entity';
+import { AuditEventDeliveryAttempt } from './delivery-attempt.entity';
+import { DeliveryQueue } from './delivery-queue';
+import type { AttemptResult } from './http-transport';
+
+const UNDELIVERED: DeliveryStatus[] = ['pending', 'failed'];
+
+/** Rows per step when held deliveries are resumed. */
+const RESUME_BATCH = 500;
+
+/** The author of what the worker does on its own (GitLab records system actions with id -1). */
+const SYSTEM_AUTHOR = { id: -1, name: 'GitLab', class: 'System' };
+
+export type Gate = { kind: 'attempt' } | { kind: 'hold'; until: Date };
+
+/**
+ * The delivery log and destination health, written by the worker around each attempt, and the
+ * circuit breaker applied to the destination row (the rules are in `circuit-breaker.ts`). Every
+ * change is a conditional or relative update, so any number of workers may run at once.
+ */
+@Injectable()
+export class DestinationHealthService {
+  private readonly logger = new Logger(DestinationHealthService.name);
+  readonly breaker: CircuitBreaker;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
+    @Inject(AuditEventStreamingHost) private readonly host: AuditEventStreamingHost,
+    private readonly queue: DeliveryQueue,
+    private readonly auditEvents: AuditEventsService,
+  ) {
+    this.breaker = new CircuitBreaker(settings.delivery);
+  }
+
+  /**
+   * Whether a delivery to this destination may be attempted now. While the circuit is open,
+   * deliveries are held until the probe time; then one job (whichever claims the probe slot
+   * first) goes, and the slot moves on by one probe interval.
+   */
+  async gate(destination: Destination, now = new Date()): Promise<Gate> {
+    const admission = this.breaker.admit(destination, now);
+    if (admission.kind !== 'probe') return admission;
+    const claimed = await this.db
+      .createQueryBuilder()
+      .update(Destination)
+      .set({ circuitRetryAt: this.breaker.nextProbeAt(now) })
+      .where('id = :id', { id: destination.id })
+      .andWhere('circuit_retry_at IS NOT NULL')
+      .andWhere('circuit_retry_at <= :now', { now })
+      .execute();
+    if (claimed.affected) return { kind: 'attempt' };
+    const fresh = await this.db
+      .getRepository(Destination)
+      .findOne({ select: { id: true, circuitRetryAt: true }, where: { id: destination.id } });
+    if (!fresh?.circuitRetryAt) return { kind: 'attempt' }; // closed meanwhile
+    return {
+      kind: 'hold',
+      until:
+        fresh.circuitRetryAt.getTime() > now.getTime()
+          ? fresh.circuitRetryAt
+          : this.breaker.nextProbeAt(now),
+    };
+  }
+
+  /**
+   * Holds a delivery (not attempted, not counted) until `until`, with a little jitter so that
+   * held jobs do not all wake at the same instant; its `next_attempt_at` says so, so the sweeper
+   * agrees that its job is not lost.
+   */
+  async hold(deliveryId: string, attempt: number, until: Date): Promise<void> {
+    const jitter = Math.round(
+      Math.random() * Math.min(this.settings.delivery.circuitProbeIntervalMs / 10, 5000),
+    );
+    const at = new Date(until.getTime() + jitter);
+    const held = await this.db
+      .getRepository(AuditEventDelivery)
+      .update(
+        { id: deliveryId, attempts: attempt, status: In(UNDELIVERED) },
+        { nextAttemptAt: at },
+      );
+    if (!held.affected) return;
+    await this.queue.enqueue([
+      {
+        deliveryId,
+        attempt,
+        delayMs: at.getTime() - Date.now(),
+        jobIdSuffix: `h${until.getTime()}`,
+      },
+    ]);
+  }
+
+  /**
+   * After an attempt: its row in the delivery log, and the destination's health (failures
+   * counted, the circuit opened, re-armed or closed, the destination deactivated).
+   * `destination` is the row as read before the attempt.
+   */
+  async recordAttempt(
+    deliveryId: string,
+    destination: Pick<Destination, 'id' | 'circuitRetryAt'>,
+    attemptNumber: number,
+    result: AttemptResult,
+  ): Promise<void> {
+    const now = new Date();
+    await this.db.getRepository(AuditEventDeliveryAttempt).insert({
+      deliveryId,
+      attemptNumber,
+      statusCode: result.statusCode,
+      error: result.error,
+      latencyMs: Math.max(0, Math.round(result.latencyMs)),
+      responseExcerpt: result.responseExcerpt,
+      createdAt: now,
+    });
+    if (result.ok) await this.succeeded(destination, now);
+    else await this.failed(destination.id, result, now);
+  }
+
+  private async succeeded(
+    destination: Pick<Destination, 'id' | 'circuitRetryAt'>,
+    now: Date,
+  ): Promise<void> {
+    const update = () =>
+      this.db
+        .createQueryBuilder()
+        .update(Destination)
+        .set({ ...CLEARED_HEALTH, lastSuccessAt: now })
+        .where('id = :id', { id: destination.id });
+    if (destination.circuitRetryAt) {
+      const closed = await update().andWhere('circuit_retry_at IS NOT NULL').execute();
+      if (closed.affected) {
+        this.logger.log(`Destination ${destination.id} answers again: circuit closed`);
+        await this.resume(destination.id, now);
+        return;
+      }
+    }
+    // A healthy destination's row is written at most about once a second, not once per delivery.
+    await update()
+      .andWhere(
+        '(consecutive_failures <> 0 OR failing_since IS NOT NULL OR circuit_retry_at IS NOT NULL' +
+          ' OR last_success_at IS NULL OR last_success_at < :stale)',
+        { stale: new Date(now.getTime() - 1000) },
+      )
+      .execute();
+  }
+
+  private async failed(destinationId: number, result: AttemptResult, now: Date): Promise<void> {
+    await this.db
+      .createQueryBuilder()
+      .update(Destination)
+      .set({
+        consecutiveFailures: () => 'consecutive_failures + 1',
+        failingSince: () => 'COALESCE(failing_since, :now)',
+        lastFailureAt: now,
+        lastError: result.error,
+      })
+      .where('id = :id', { id: destinationId })
+      .setParameter('now', now)
+      .execute();
+    const state: CircuitState | null = await this.db.getRepository(Destination).findOne({
+      select: {
+        id: true,
+        active: true,
+        consecutiveFailures: true,
+        failingSince: true,
+        circuitRetryAt: true,
+      },
+      where: { id: destinationId },
+    });
+    if (!state) return;
+    const decision = this.breaker.afterFailure(state, result.statusCode, now);
+    if (
+      decision.circuitRetryAt &&
+      decision.circuitRetryAt.getTime() !== state.circuitRetryAt?.getTime()
+    ) {
+      await this.db
+        .createQueryBuilder()
+        .update(Destination)
+        .set({
+          circuitRetryAt: decision.circuitRetryAt,
+          circuitOpenedAt: () => 'COALESCE(circuit_opened_at, :now)',
+        })
+        .where('id = :id', { id: destinationId })
+        .setParameter('now', now)
+        .execute();
+      if (!state.circuitRetryAt)
+        this.logger.warn(
+          `Destination ${destinationId} failed ${state.consecutiveFailures} times in a row: ` +
+            `circuit open, deliveries held, next probe at ${decision.circuitRetryAt.toISOString()}`,
+        );
+    }
+    if (decision.deactivate) await this.deactivate(destinationId, decision.deactivate);
+  }
+
+  /**
+   * Deactivates a destination (once, whichever worker gets there first) and records it as an
+   * audit event of its group, so that the group's other destinations see it. Its undelivered
+   * deliveries stay: the worker parks them, and they go when an owner reactivates it or replays.
+   */
+  async deactivate(destinationId: number, reason: string): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
+      const repo = manager.getRepository(Destination);
+      const done = await repo.update(
+        { id: destinationId, active: true },
+        { active: false, deactivatedReason: reason, updatedAt: new Date() },
+      );
+      if (!done.affected) return false;
+      const destination = (await repo.findOneBy({ id: destinationId }))!;
+      const group = await this.host.findGroupById(destination.groupId);
+      this.logger.warn(`Destination ${destinationId} deactivated: ${reason}`);
+      if (!group) return true;
+      await this.auditEvents.record(
+        {
+          eventType: 'event_streaming_destination_deactivated',
+          author: SYSTEM_AUTHOR,
+          entity: { type: 'Group', id: group.id, path: group.fullPath },
+          target: {
+            type: 'AuditEvents::ExternalAuditEventDestination',
+            id: destination.id,
+            details: destination.name,
+          },
+          message: `Deactivated event streaming destination ${destination.name}: ${reason}`,
+          details: { deactivated_reason: reason },
+        },
+        { manager },
+      );
+      return true;
+    });
+  }
+
+  /** After the circuit closes: everything held (or backing off) for the destination goes now. */
+  private async resume(destinationId: number, now: Date): Promise<void> {
+    const repo = this.db.getRepository(AuditEventDelivery);
+    for (;;) {
+      const held = await repo.find({
+        select: { id: true, attempts: true },
+        where: { destinationId, status: In(UNDELIVERED), nextAttemptAt: MoreThan(now) },
+        order: { id: 'ASC' },
+        take: RESUME_BATCH,
+      });
+      if (!held.length) return;
+      await repo.update({ id: In(held.map((d) => d.id)) }, { nextAttemptAt: now });
+      await this.queue.enqueue(
+        held.map((d) => ({
+          deliveryId: d.id,
+          attempt: d.attempts,
+          jobIdSuffix: `r${now.getTime()}`,
+        })),
+      );
+      if (held.length < RESUME_BATCH) return;
+    }
+  }
+}
