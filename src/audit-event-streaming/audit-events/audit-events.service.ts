@@ -44,8 +44,11 @@ export interface RecordOptions {
   manager?: EntityManager;
 }
 
-function cut(value: string | null | undefined): string | null {
-  return value == null ? null : value.slice(0, AUDIT_TEXT_LIMIT);
+/** GitLab's cut of `entity_path` and `target_details`: 5,500 characters (code points, not UTF-16 units). */
+export function cutAuditText(value: string | null | undefined): string | null {
+  if (value == null) return null;
+  if (value.length <= AUDIT_TEXT_LIMIT) return value;
+  return Array.from(value).slice(0, AUDIT_TEXT_LIMIT).join('');
 }
 
 @Injectable()
@@ -63,8 +66,8 @@ export class AuditEventsService {
   async record(input: RecordAuditEventInput, options: RecordOptions = {}): Promise<AuditEvent> {
     this.types.assertKnown(input.eventType);
     const target = input.target ?? null;
-    const entityPath = cut(input.entity.path);
-    const targetDetails = cut(target?.details);
+    const entityPath = cutAuditText(input.entity.path);
+    const targetDetails = cutAuditText(target?.details);
     const event = this.events.create({
       authorId: input.author.id,
       authorName: input.author.name,

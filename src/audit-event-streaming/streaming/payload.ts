@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../audit-events/audit-event.entity';
-import { AUDIT_TEXT_LIMIT } from '../audit-events/audit-events.service';
+import { cutAuditText } from '../audit-events/audit-events.service';
 
 /** The body GitLab streams: the audit event as JSON with `event_type` added (GITLAB-CONTRACT.md §5). */
 export interface StreamedAuditEvent {
@@ -18,10 +18,6 @@ export interface StreamedAuditEvent {
   event_type: string;
 }
 
-function cut(value: string | null): string | null {
-  return value == null ? null : value.slice(0, AUDIT_TEXT_LIMIT);
-}
-
 export function toStreamedEvent(event: AuditEvent): StreamedAuditEvent {
   const targetId =
     event.targetId == null ? (event.details?.target_id ?? null) : Number(event.targetId);
@@ -31,12 +27,12 @@ export function toStreamedEvent(event: AuditEvent): StreamedAuditEvent {
     author_name: event.authorName,
     entity_id: event.entityId,
     entity_type: event.entityType,
-    entity_path: cut(event.entityPath),
+    entity_path: cutAuditText(event.entityPath),
     details: event.details,
     ip_address: event.ipAddress,
     target_id: targetId as number | string | null,
     target_type: event.targetType,
-    target_details: cut(event.targetDetails),
+    target_details: cutAuditText(event.targetDetails),
     created_at: event.createdAt.toISOString(),
     event_type: event.eventType,
   };
