@@ -1,7 +1,7 @@
 import { Catch, Logger } from '@nestjs/common';
 import { GqlExceptionFilter } from '@nestjs/graphql';
 import { GraphQLError } from 'graphql';
-import { ResourceNotAvailableError } from './errors';
+import { ResourceNotAvailableError, ValidationFailedError } from './errors';
 
 /**
  * The one mapping from the plugin's errors to GraphQL errors, applied to the plugin's resolvers
@@ -25,5 +25,24 @@ export class StreamingGraphqlErrorFilter implements GqlExceptionFilter {
     return new GraphQLError('Internal server error', {
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     });
+  }
+}
+
+/**
+ * A mutation's payload, GitLab's way: validation failures in `errors` (HTTP 200, the payload's
+ * objects null); everything else is thrown on to the filter above.
+ */
+export async function mutationPayload(
+  input: { clientMutationId?: string | null },
+  empty: Record<string, null>,
+  run: () => Promise<object>,
+): Promise<object & { errors: string[]; clientMutationId: string | null }> {
+  const clientMutationId = input.clientMutationId ?? null;
+  try {
+    return { ...(await run()), errors: [], clientMutationId };
+  } catch (err) {
+    if (err instanceof ValidationFailedError)
+      return { ...empty, errors: err.messages, clientMutationId };
+    throw err;
   }
 }

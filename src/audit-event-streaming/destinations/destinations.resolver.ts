@@ -1,7 +1,7 @@
 import { Inject, UseFilters } from '@nestjs/common';
 import { Args, Context, Mutation, Resolver } from '@nestjs/graphql';
-import { ResourceNotAvailableError, ValidationFailedError } from '../common/errors';
-import { StreamingGraphqlErrorFilter } from '../common/graphql-errors';
+import { ResourceNotAvailableError } from '../common/errors';
+import { mutationPayload, StreamingGraphqlErrorFilter } from '../common/graphql-errors';
 import { GqlContext, requestIp } from '../common/request-context';
 import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { DestinationAccessPolicy, GroupAccess } from './destination-access.policy';
@@ -56,7 +56,7 @@ export class DestinationsResolver {
       ctx.req,
       await this.host.findGroupByFullPath(input.groupPath),
     );
-    return this.payload(input, { externalAuditEventDestination: null }, async () => ({
+    return mutationPayload(input, { externalAuditEventDestination: null }, async () => ({
       externalAuditEventDestination: await this.destinations.create(
         access,
         this.actor(ctx, access),
@@ -74,7 +74,7 @@ export class DestinationsResolver {
     const changes: Record<string, unknown> = {};
     for (const key of ['destinationUrl', 'name', 'active'] as const)
       if (key in input) changes[key] = input[key];
-    return this.payload(input, { externalAuditEventDestination: null }, async () => ({
+    return mutationPayload(input, { externalAuditEventDestination: null }, async () => ({
       externalAuditEventDestination: await this.destinations.update(
         access,
         actor,
@@ -90,7 +90,7 @@ export class DestinationsResolver {
   })
   async destroy(@Args('input') input: DestinationDestroyInput, @Context() ctx: GqlContext) {
     const { access, actor, destination } = await this.authorizeDestination(ctx, input.id);
-    return this.payload(input, {}, async () => {
+    return mutationPayload(input, {}, async () => {
       await this.destinations.destroy(access, actor, destination);
       return {};
     });
@@ -107,7 +107,7 @@ export class DestinationsResolver {
     @Context() ctx: GqlContext,
   ) {
     const { access, actor, destination } = await this.authorizeDestination(ctx, input.id);
-    return this.payload(input, { externalAuditEventDestination: null }, async () => ({
+    return mutationPayload(input, { externalAuditEventDestination: null }, async () => ({
       externalAuditEventDestination: await this.destinations.rotateSigningSecret(
         access,
         actor,
@@ -125,7 +125,7 @@ export class DestinationsResolver {
       ctx,
       input.destinationId,
     );
-    return this.payload(input, { header: null }, async () => ({
+    return mutationPayload(input, { header: null }, async () => ({
       header: await this.destinations.createHeader(access, actor, destination, input),
     }));
   }
@@ -143,7 +143,7 @@ export class DestinationsResolver {
     const changes: Record<string, unknown> = {};
     for (const key of ['key', 'value', 'active'] as const)
       if (key in input) changes[key] = input[key];
-    return this.payload(input, { header: null }, async () => ({
+    return mutationPayload(input, { header: null }, async () => ({
       header: await this.destinations.updateHeader(access, actor, destination, header!, changes),
     }));
   }
@@ -158,7 +158,7 @@ export class DestinationsResolver {
       ctx,
       header?.destinationId,
     );
-    return this.payload(input, {}, async () => {
+    return mutationPayload(input, {}, async () => {
       await this.destinations.destroyHeader(access, actor, destination, header!);
       return {};
     });
@@ -176,7 +176,7 @@ export class DestinationsResolver {
       ctx,
       input.destinationId,
     );
-    return this.payload(input, { eventTypeFilters: null }, async () => ({
+    return mutationPayload(input, { eventTypeFilters: null }, async () => ({
       eventTypeFilters: await this.destinations.addEventTypeFilters(
         access,
         actor,
@@ -198,7 +198,7 @@ export class DestinationsResolver {
       ctx,
       input.destinationId,
     );
-    return this.payload(input, {}, async () => {
+    return mutationPayload(input, {}, async () => {
       await this.destinations.removeEventTypeFilters(
         access,
         actor,
@@ -221,7 +221,7 @@ export class DestinationsResolver {
       ctx,
       input.destinationId,
     );
-    return this.payload(input, { namespaceFilter: null }, async () => ({
+    return mutationPayload(input, { namespaceFilter: null }, async () => ({
       namespaceFilter: await this.destinations.addNamespaceFilter(
         access,
         actor,
@@ -244,7 +244,7 @@ export class DestinationsResolver {
       ctx,
       filter?.destinationId,
     );
-    return this.payload(input, {}, async () => {
+    return mutationPayload(input, {}, async () => {
       await this.destinations.deleteNamespaceFilter(access, actor, destination, filter!);
       return {};
     });
@@ -263,18 +263,4 @@ export class DestinationsResolver {
   }
 
   /** GitLab's payload: `errors` empty on success; on a validation failure, the messages and `empty`. */
-  private async payload(
-    input: { clientMutationId?: string | null },
-    empty: Record<string, null>,
-    run: () => Promise<object>,
-  ): Promise<object & { errors: string[]; clientMutationId: string | null }> {
-    const clientMutationId = input.clientMutationId ?? null;
-    try {
-      return { ...(await run()), errors: [], clientMutationId };
-    } catch (err) {
-      if (err instanceof ValidationFailedError)
-        return { ...empty, errors: err.messages, clientMutationId };
-      throw err;
-    }
-  }
 }

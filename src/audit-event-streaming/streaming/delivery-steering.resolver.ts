@@ -1,9 +1,9 @@
 import { Inject, UseFilters } from '@nestjs/common';
 import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
-import { ResourceNotAvailableError, ValidationFailedError } from '../common/errors';
+import { ResourceNotAvailableError } from '../common/errors';
 import { GID_MODELS, toGlobalId } from '../common/global-id';
-import { StreamingGraphqlErrorFilter } from '../common/graphql-errors';
+import { mutationPayload, StreamingGraphqlErrorFilter } from '../common/graphql-errors';
 import { GqlContext, requestIp } from '../common/request-context';
 import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { DestinationAccessPolicy, GroupAccess } from '../destinations/destination-access.policy';
@@ -94,7 +94,7 @@ export class DeliverySteeringResolver {
   async retryDelivery(@Args('input') input: DeliveryRetryInput, @Context() ctx: GqlContext) {
     const delivery = await this.replays.findDelivery(input.id);
     const { access, destination } = await this.authorizeDestination(ctx, delivery?.destinationId);
-    return this.payload(input, { replay: null }, async () => ({
+    return mutationPayload(input, { replay: null }, async () => ({
       replay: toReplayType(
         await this.replays.retryDelivery(destination, delivery!, access.user.id),
       ),
@@ -109,7 +109,7 @@ export class DeliverySteeringResolver {
   })
   async replayDead(@Args('input') input: DeadDeliveriesReplayInput, @Context() ctx: GqlContext) {
     const { access, destination } = await this.authorizeDestination(ctx, input.id);
-    return this.payload(input, { replay: null }, async () => ({
+    return mutationPayload(input, { replay: null }, async () => ({
       replay: toReplayType(await this.replays.replayDead(destination, access.user.id)),
     }));
   }
@@ -122,7 +122,7 @@ export class DeliverySteeringResolver {
   })
   async replayEvents(@Args('input') input: EventsReplayInput, @Context() ctx: GqlContext) {
     const { access, destination } = await this.authorizeDestination(ctx, input.id);
-    return this.payload(input, { replay: null }, async () => ({
+    return mutationPayload(input, { replay: null }, async () => ({
       replay: toReplayType(
         await this.replays.replayEvents(
           destination,
@@ -150,7 +150,7 @@ export class DeliverySteeringResolver {
       errorMessage: null,
       eventId: null,
     };
-    return this.payload(input, empty, async () => {
+    return mutationPayload(input, empty, async () => {
       const now = new Date();
       const event = buildTestEvent(destination, access.group, access.user, requestIp(ctx.req), now);
       const request = buildDeliveryRequest(event, destination, now);
@@ -189,20 +189,5 @@ export class DeliverySteeringResolver {
     if (!destination) throw new ResourceNotAvailableError();
     const access = await this.policy.authorizeGroupId(ctx.req, destination.groupId);
     return { access, destination };
-  }
-
-  private async payload(
-    input: { clientMutationId?: string | null },
-    empty: Record<string, null>,
-    run: () => Promise<object>,
-  ): Promise<object & { errors: string[]; clientMutationId: string | null }> {
-    const clientMutationId = input.clientMutationId ?? null;
-    try {
-      return { ...(await run()), errors: [], clientMutationId };
-    } catch (err) {
-      if (err instanceof ValidationFailedError)
-        return { ...empty, errors: err.messages, clientMutationId };
-      throw err;
-    }
   }
 }
