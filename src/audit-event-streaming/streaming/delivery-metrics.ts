@@ -6,23 +6,12 @@ import { ExternalAuditEventDestination } from '../destinations/external-audit-ev
 import { AuditEventDelivery } from './delivery.entity';
 import { DeliveryQueue } from './delivery-queue';
 import type { AttemptResult } from './http-transport';
+import { withinTimeout } from './waits';
 
 /** What became of one attempt: delivered, failed with a retry scheduled, or failed for good. */
 export type AttemptOutcome = 'delivered' | 'retried' | 'dead';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'paused'] as const;
-/** How long a scrape waits for Redis or the database before reporting what it has. */
-const COLLECT_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), COLLECT_TIMEOUT_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The plugin's Prometheus metrics, in a registry of its own (never prom-client's global one, so
@@ -65,10 +54,9 @@ export class AuditEventStreamingMetrics {
       registers: [this.registry],
       collect: () =>
         this.collect('queue depth', async () => {
-          const counts = (await withTimeout(this.queue.queue.getJobCounts())) as unknown as Record<
-            string,
-            number
-          >;
+          const counts = (await withinTimeout(
+            this.queue.queue.getJobCounts(),
+          )) as unknown as Record<string, number>;
           for (const state of QUEUE_STATES) queueJobs.set({ state }, counts[state] ?? 0);
         }),
     });
@@ -79,7 +67,7 @@ export class AuditEventStreamingMetrics {
       collect: () =>
         this.collect('dead deliveries', async () => {
           dead.set(
-            await withTimeout(
+            await withinTimeout(
               this.db.getRepository(AuditEventDelivery).countBy({ status: 'dead' }),
             ),
           );
@@ -92,7 +80,7 @@ export class AuditEventStreamingMetrics {
       registers: [this.registry],
       collect: () =>
         this.collect('circuit states', async () => {
-          const destinations = await withTimeout(
+          const destinations = await withinTimeout(
             this.db.getRepository(ExternalAuditEventDestination).find(),
           );
           circuits.reset();

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
+import { withinTimeout } from './waits';
 
 export const DELIVERY_QUEUE = 'audit-event-streaming';
 export const DELIVERY_JOB = 'deliver';
@@ -25,27 +26,6 @@ export interface DeliveryToEnqueue {
    * the same attempt while the first still exists: held by an open circuit, or resumed early.
    */
   jobIdSuffix?: string;
-}
-
-/** How long an enqueue may take before it is left to the sweeper (Redis slow or down). */
-const ENQUEUE_TIMEOUT_MS = 2000;
-
-/** `work`, or a rejection once it has taken longer than the enqueue timeout. */
-async function withinTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
-          ENQUEUE_TIMEOUT_MS,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Deterministic: enqueueing the same attempt twice yields one job. */

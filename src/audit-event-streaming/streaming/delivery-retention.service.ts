@@ -10,6 +10,7 @@ import { DataSource, In, LessThan } from 'typeorm';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { AuditEventDelivery } from './delivery.entity';
 import { AuditEventDeliveryAttempt } from './delivery-attempt.entity';
+import { WorkerLoop } from './worker-loop';
 
 /** Rows per delete, so the cleanup never holds locks for long. */
 const BATCH = 1000;
@@ -22,35 +23,27 @@ const BATCH = 1000;
 @Injectable()
 export class DeliveryRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(DeliveryRetentionService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly loop: WorkerLoop;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (!this.settings.worker) return;
-    const tick = () => {
-      this.running = this.purge()
-        .catch((err) => this.logger.warn(`Delivery log cleanup failed: ${err?.message ?? err}`))
-        .finally(() => {
-          this.running = null;
-          if (this.timer)
-            this.timer = setTimeout(tick, this.settings.delivery.deliveryLogCleanupIntervalMs);
-        });
-    };
-    this.timer = setTimeout(
-      tick,
-      Math.min(this.settings.delivery.deliveryLogCleanupIntervalMs, 60_000),
+  ) {
+    this.loop = new WorkerLoop(
+      'Delivery log cleanup',
+      this.logger,
+      settings.delivery.deliveryLogCleanupIntervalMs,
+      async () => void (await this.purge()),
     );
   }
 
+  onApplicationBootstrap(): void {
+    const interval = this.settings.delivery.deliveryLogCleanupIntervalMs;
+    if (this.settings.worker) this.loop.start(Math.min(interval, 60_000));
+  }
+
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass; returns how many deliveries it deleted. */

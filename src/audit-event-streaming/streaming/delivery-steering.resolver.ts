@@ -1,6 +1,5 @@
 import { Inject, UseFilters } from '@nestjs/common';
 import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { ResourceNotAvailableError } from '../common/errors';
 import { GID_MODELS, toGlobalId } from '../common/global-id';
 import { mutationPayload, StreamingGraphqlErrorFilter } from '../common/graphql-errors';
@@ -25,7 +24,6 @@ import {
   TestEventSendPayload,
 } from './delivery-steering.inputs';
 import { DeliveryProcessor } from './delivery.processor';
-import { AttemptResult } from './http-transport';
 import { AuditEventStreamingReplay as Replay } from './replay.entity';
 import { ReplayService } from './replay.service';
 import { buildTestEvent } from './test-event';
@@ -57,7 +55,6 @@ export function toReplayType(replay: Replay): ReplayType {
 @UseFilters(StreamingGraphqlErrorFilter)
 export class DeliverySteeringResolver {
   constructor(
-    @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
     @Inject(AuditEventStreamingHost) private readonly host: AuditEventStreamingHost,
     private readonly policy: DestinationAccessPolicy,
     private readonly destinations: DestinationsService,
@@ -154,21 +151,7 @@ export class DeliverySteeringResolver {
       const now = new Date();
       const event = buildTestEvent(destination, access.group, access.user, requestIp(ctx.req), now);
       const request = buildDeliveryRequest(event, destination, now);
-      const result: AttemptResult =
-        Buffer.byteLength(request.body) > this.settings.delivery.maxBodyBytes
-          ? {
-              ok: false,
-              statusCode: null,
-              error: 'Payload larger than the 25 MB limit',
-              retryAfterMs: null,
-              responseExcerpt: null,
-              latencyMs: 0,
-            }
-          : await this.processor.transport.post(
-              destination.destinationUrl,
-              request.body,
-              request.headers,
-            );
+      const result = await this.processor.transport.send(destination.destinationUrl, request);
       return {
         success: result.ok,
         statusCode: result.statusCode,

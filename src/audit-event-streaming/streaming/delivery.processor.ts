@@ -15,7 +15,7 @@ import { AuditEventStreamingMetrics } from './delivery-metrics';
 import { buildDeliveryRequest } from './delivery-request';
 import { AttemptResult, HttpTransport } from './http-transport';
 import { DestinationHealthService } from './destination-health.service';
-import { redisReady } from './redis-ready';
+import { redisReady } from './waits';
 import { RetryPolicy } from './retry-policy';
 
 const RETRYABLE: DeliveryStatus[] = ['pending', 'failed'];
@@ -109,17 +109,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     if (!claimed.affected) return null;
 
     const request = buildDeliveryRequest(delivery.auditEvent!, destination, now);
-    const result: AttemptResult =
-      Buffer.byteLength(request.body) > this.settings.delivery.maxBodyBytes
-        ? {
-            ok: false,
-            statusCode: null,
-            error: 'Payload larger than the 25 MB limit',
-            retryAfterMs: null,
-            responseExcerpt: null,
-            latencyMs: 0,
-          }
-        : await this.transport.post(destination.destinationUrl, request.body, request.headers);
+    const result = await this.transport.send(destination.destinationUrl, request);
     const status = await this.settle(
       delivery.id,
       job.attempt + 1,

@@ -74,6 +74,24 @@ export class HttpTransport {
     });
   }
 
+  /** One delivery request, refused without a connection when larger than GitLab's 25 MB cap. */
+  send(
+    url: string,
+    request: { body: string; headers: Record<string, string> },
+  ): Promise<AttemptResult> {
+    if (Buffer.byteLength(request.body) > this.options.maxBodyBytes) {
+      return Promise.resolve({
+        ok: false,
+        statusCode: null,
+        error: `Payload larger than the ${Math.round(this.options.maxBodyBytes / 1024 / 1024)} MB limit`,
+        retryAfterMs: null,
+        responseExcerpt: null,
+        latencyMs: 0,
+      });
+    }
+    return this.post(url, request.body, request.headers);
+  }
+
   async post(url: string, body: string, headers: Record<string, string>): Promise<AttemptResult> {
     const started = Date.now();
     const result = (r: Partial<AttemptResult>): AttemptResult => ({

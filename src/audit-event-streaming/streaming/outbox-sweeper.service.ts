@@ -11,6 +11,7 @@ import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-st
 import { AuditEventDelivery } from './delivery.entity';
 import { deliveryJobId, DeliveryQueue } from './delivery-queue';
 import { FanOutService } from './fan-out.service';
+import { WorkerLoop } from './worker-loop';
 
 /** Rows per sweep step, so one sweep never holds the database or Redis for long. */
 const BATCH = 500;
@@ -26,34 +27,28 @@ const MAX_PAGES = 40;
 @Injectable()
 export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxSweeper.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly loop: WorkerLoop;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
     private readonly fanOut: FanOutService,
     private readonly queue: DeliveryQueue,
-  ) {}
+  ) {
+    this.loop = new WorkerLoop(
+      'Sweep',
+      this.logger,
+      settings.delivery.sweepIntervalMs,
+      async () => void (await this.sweep()),
+    );
+  }
 
   onApplicationBootstrap(): void {
-    if (!this.settings.worker) return;
-    const tick = () => {
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((err) => this.logger.warn(`Sweep failed, will try again: ${err?.message ?? err}`))
-        .finally(() => {
-          this.running = null;
-          if (this.timer) this.timer = setTimeout(tick, this.settings.delivery.sweepIntervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    if (this.settings.worker) this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass; returns what it did. */

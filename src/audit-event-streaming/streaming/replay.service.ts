@@ -15,6 +15,8 @@ import { AuditEventDelivery, DeliveryStatus } from './delivery.entity';
 import { deliveryJobId, DeliveryQueue } from './delivery-queue';
 import { routeMatches } from './destination-routes';
 import { FanOutService } from './fan-out.service';
+import { withinTimeout } from './waits';
+import { WorkerLoop } from './worker-loop';
 import { AuditEventStreamingReplay as Replay, ReplayKind } from './replay.entity';
 
 /** What a replay resets: done deliveries; pending and failed ones are on their way already. */
@@ -24,20 +26,8 @@ const IN_FLIGHT: DeliveryStatus[] = ['pending', 'failed'];
 const STREAMED_ENTITIES = ['Group', 'Project'];
 /** How long a worker owns a replay while it runs one step. */
 const STEP_LEASE_MS = 60_000;
-/** How long a Redis question may take before the step is left for later. */
-const REDIS_TIMEOUT_MS = 2000;
 
 export const INACTIVE_DESTINATION = 'Destination must be active to replay deliveries';
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Replays (DESIGN.md §4: "a dead delivery ... can be replayed"). A replayed delivery goes back to
@@ -52,16 +42,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 @Injectable()
 export class ReplayService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ReplayService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly loop: WorkerLoop;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
     private readonly fanOut: FanOutService,
     private readonly queue: DeliveryQueue,
-  ) {}
+  ) {
+    this.loop = new WorkerLoop('Replay step', this.logger, settings.delivery.sweepIntervalMs, () =>
+      this.tick(),
+    );
+  }
 
   find(id: number): Promise<Replay | null> {
     return this.db.getRepository(Replay).findOneBy({ id });
@@ -222,9 +214,8 @@ export class ReplayService implements OnApplicationBootstrap, OnModuleDestroy {
     if (now) {
       // A retry waiting out its backoff goes now; an attempt in flight is left alone.
       for (const row of rows) {
-        const job = await withTimeout(
+        const job = await withinTimeout(
           this.queue.queue.getJob(deliveryJobId(row.id, row.attempts)),
-          REDIS_TIMEOUT_MS,
         ).catch(() => null);
         if (!job || !(await job.isDelayed().catch(() => false))) continue;
         await job.promote().catch(() => {});
@@ -241,39 +232,16 @@ export class ReplayService implements OnApplicationBootstrap, OnModuleDestroy {
   // --- the workers' loop -----------------------------------------------------------------------
 
   onApplicationBootstrap(): void {
-    if (!this.settings.worker) return;
-    this.stopped = false;
-    this.schedule(0);
+    if (this.settings.worker) this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
   }
 
   /** A replay was requested here: start on it now rather than at the next tick. */
   private kick(): void {
-    if (this.stopped || this.running) return;
-    this.schedule(0);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.tick()
-        .catch((err: Error) => {
-          this.logger.warn(`Replay step failed, will try again: ${err?.message ?? err}`);
-          return false;
-        })
-        .then((busy) => {
-          this.running = null;
-          this.schedule(busy ? 0 : this.settings.delivery.sweepIntervalMs);
-        });
-    }, ms);
+    this.loop.kick();
   }
 
   /** One step of each running replay (oldest first); true when there is more to do right away. */
@@ -285,7 +253,7 @@ export class ReplayService implements OnApplicationBootstrap, OnModuleDestroy {
     });
     let busy = false;
     for (const replay of replays) {
-      if (this.stopped) break;
+      if (this.loop.stopped) break;
       if (await this.backedUp()) return false;
       if (await this.step(replay)) busy = true;
     }
@@ -294,7 +262,7 @@ export class ReplayService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Live deliveries first: no step while the queue holds more than a batch of waiting jobs. */
   private async backedUp(): Promise<boolean> {
-    const waiting = await withTimeout(this.queue.queue.getWaitingCount(), REDIS_TIMEOUT_MS);
+    const waiting = await withinTimeout(this.queue.queue.getWaitingCount());
     return waiting > this.settings.delivery.replayBatchSize;
   }
 

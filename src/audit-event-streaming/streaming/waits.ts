@@ -20,3 +20,24 @@ export function redisReady(client: Redis, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort);
   });
 }
+
+/** How long one round trip to Redis (or a scrape's query) may take before the work is left for later. */
+export const ANSWER_TIMEOUT_MS = 2000;
+
+/** `work`, or a rejection once it has had no answer within ANSWER_TIMEOUT_MS (slow or down). */
+export async function withinTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`)),
+          ANSWER_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
