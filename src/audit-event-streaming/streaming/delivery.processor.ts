@@ -82,7 +82,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
   /** One attempt; returns the delivery's status afterwards (or null when the job was stale). */
   async attempt(job: DeliveryJob): Promise<DeliveryStatus | null> {
     const repo = this.db.getRepository(AuditEventDelivery);
-    const delivery = await repo.findOne({
+    // `find`, not `findOne`: with a to-many relation, `findOne`'s LIMIT costs a second query.
+    const [delivery] = await repo.find({
       where: { id: job.deliveryId },
       relations: { auditEvent: true, destination: { headers: true } },
     });

@@ -26,6 +26,12 @@ export type Gate = { kind: 'attempt' } | { kind: 'hold'; until: Date };
  * circuit breaker applied to the destination row (the rules are in `circuit-breaker.ts`). Every
  * change is a conditional or relative update, so any number of workers may run at once.
  */
+/** What the worker read of the destination before the attempt. */
+type DestinationHealthRead = Pick<
+  Destination,
+  'id' | 'circuitRetryAt' | 'consecutiveFailures' | 'failingSince' | 'lastSuccessAt'
+>;
+
 @Injectable()
 export class DestinationHealthService {
   private readonly logger = new Logger(DestinationHealthService.name);
@@ -105,7 +111,7 @@ export class DestinationHealthService {
    */
   async recordAttempt(
     deliveryId: string,
-    destination: Pick<Destination, 'id' | 'circuitRetryAt'>,
+    destination: DestinationHealthRead,
     attemptNumber: number,
     result: AttemptResult,
   ): Promise<void> {
@@ -123,10 +129,7 @@ export class DestinationHealthService {
     else await this.failed(destination.id, result, now);
   }
 
-  private async succeeded(
-    destination: Pick<Destination, 'id' | 'circuitRetryAt'>,
-    now: Date,
-  ): Promise<void> {
+  private async succeeded(destination: DestinationHealthRead, now: Date): Promise<void> {
     const update = () =>
       this.db
         .createQueryBuilder()
@@ -141,12 +144,20 @@ export class DestinationHealthService {
         return;
       }
     }
-    // A healthy destination's row is written at most about once a second, not once per delivery.
+    // A healthy destination's row is written at most about once a second, not once per delivery;
+    // when the row as read before the attempt says so already, not even a round trip is made.
+    const stale = now.getTime() - 1000;
+    const healthy =
+      destination.consecutiveFailures === 0 &&
+      !destination.failingSince &&
+      destination.lastSuccessAt &&
+      destination.lastSuccessAt.getTime() >= stale;
+    if (healthy) return;
     await update()
       .andWhere(
         '(consecutive_failures <> 0 OR failing_since IS NOT NULL OR circuit_retry_at IS NOT NULL' +
           ' OR last_success_at IS NULL OR last_success_at < :stale)',
-        { stale: new Date(now.getTime() - 1000) },
+        { stale: new Date(stale) },
       )
       .execute();
   }
