@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { AuditEventCommits } from '../audit-events/audit-event-commits';
@@ -10,10 +10,16 @@ import { AuditEventDelivery } from './delivery.entity';
 import { DeliveryQueue } from './delivery-queue';
 import { DestinationRoute, EventScope, routeMatches, toRoute } from './destination-routes';
 
+/** Events per fan-out pass. */
+const MAX_BATCH = 500;
+
 type NewDelivery = Pick<
   AuditEventDelivery,
   'auditEventId' | 'destinationId' | 'status' | 'attempts' | 'nextAttemptAt' | 'createdAt'
 >;
+
+/** Host lookups shared by the events of one fan-out pass. */
+type HostLookups = Map<string, Promise<unknown>>;
 
 /**
  * Fan-out after commit: each committed audit event becomes one persisted delivery per matching
@@ -21,7 +27,7 @@ type NewDelivery = Pick<
  * transaction. Whatever this misses (a crash, a database hiccup), the sweeper fans out later.
  */
 @Injectable()
-export class FanOutService implements OnModuleInit {
+export class FanOutService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(FanOutService.name);
 
   constructor(
@@ -32,14 +38,47 @@ export class FanOutService implements OnModuleInit {
     private readonly queue: DeliveryQueue,
   ) {}
 
+  /** Committed events waiting for the next fan-out pass. */
+  private buffer: AuditEvent[] = [];
+  private draining: Promise<void> | null = null;
+
   onModuleInit(): void {
-    this.commits.onCommitted((events) => this.fanOut(events).then(() => undefined));
+    this.commits.onCommitted((events) => this.collect(events));
+  }
+
+  /** Lets a fan-out in progress finish before the database closes. */
+  async onModuleDestroy(): Promise<void> {
+    await this.draining;
+  }
+
+  /**
+   * Events committed while a pass runs (or in the same tick) are fanned out together: one insert,
+   * one update and one enqueue for the lot, and each group looked up once. A pass that fails
+   * leaves its events to the sweeper.
+   */
+  private collect(events: AuditEvent[]): void {
+    this.buffer.push(...events);
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.buffer.length) {
+      const batch = this.buffer.splice(0, MAX_BATCH);
+      await this.fanOut(batch).catch((err: Error) =>
+        this.logger.warn(
+          `Fan-out of ${batch.length} audit events deferred to the sweeper: ${err?.message ?? err}`,
+        ),
+      );
+    }
+    this.draining = null;
   }
 
   /** Returns how many deliveries were created. */
   async fanOut(events: AuditEvent[]): Promise<number> {
     if (!events.length) return 0;
     const routesByRoot = new Map<number, Promise<DestinationRoute[]>>();
+    const lookups: HostLookups = new Map();
     const rows: NewDelivery[] = [];
     const now = new Date();
     const eventIds: string[] = [];
@@ -48,7 +87,7 @@ export class FanOutService implements OnModuleInit {
       // stays unmarked, and the sweeper tries it again on its next pass.
       let eventRows: typeof rows;
       try {
-        eventRows = await this.rowsFor(event, routesByRoot, now);
+        eventRows = await this.rowsFor(event, routesByRoot, lookups, now);
       } catch (err) {
         this.logger.warn(
           `Fan-out of audit event ${event.id} deferred to the sweeper: ${(err as Error)?.message ?? err}`,
@@ -110,9 +149,10 @@ export class FanOutService implements OnModuleInit {
   private async rowsFor(
     event: AuditEvent,
     routesByRoot: Map<number, Promise<DestinationRoute[]>>,
+    lookups: HostLookups,
     now: Date,
   ): Promise<NewDelivery[]> {
-    const scope = await this.scopeOf(event);
+    const scope = await this.scopeOf(event, lookups);
     if (!scope) return [];
     let routes = routesByRoot.get(scope.rootGroupId);
     if (!routes) {
@@ -134,23 +174,38 @@ export class FanOutService implements OnModuleInit {
   }
 
   /** The event's root group and namespace, or null when it streams nowhere (flag off, user event...). */
-  async scopeOf(event: AuditEvent): Promise<EventScope | null> {
+  async scopeOf(event: AuditEvent, lookups: HostLookups = new Map()): Promise<EventScope | null> {
+    // One host lookup per group or project per batch; a failed lookup is not kept.
+    const once = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+      let hit = lookups.get(key) as Promise<T> | undefined;
+      if (!hit) {
+        hit = load();
+        lookups.set(key, hit);
+        hit.catch(() => lookups.delete(key));
+      }
+      return hit;
+    };
     let groupId: number | null = null;
     let fullPath: string;
     if (event.entityType === 'Group') {
-      const group = await this.host.findGroupById(event.entityId);
+      const group = await once(`group:${event.entityId}`, () =>
+        this.host.findGroupById(event.entityId),
+      );
       if (!group) return null;
       groupId = group.id;
       fullPath = group.fullPath;
     } else if (event.entityType === 'Project') {
-      const project = await this.host.findProjectById(event.entityId);
+      const project = await once(`project:${event.entityId}`, () =>
+        this.host.findProjectById(event.entityId),
+      );
       if (!project || project.groupId == null) return null; // personal namespace: no group destinations
       groupId = project.groupId;
       fullPath = project.fullPath;
     } else {
       return null;
     }
-    const root = await this.host.findRootGroup(groupId);
+    const rootOf = groupId;
+    const root = await once(`root:${rootOf}`, () => this.host.findRootGroup(rootOf));
     if (!root || !this.flags.isEnabled(root)) return null;
     return {
       rootGroupId: root.id,
