@@ -17,6 +17,5 @@ export async function createApp(
     bodyParser: true,
   });
   app.set('trust proxy', 'loopback');
-  app.enableShutdownHooks();
   return app;
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { TestApp } from './app';
 
-const ROOT = join(__dirname, '..', '..');
-const MAIN = join(ROOT, 'src', 'main.ts');
+export const ROOT = join(__dirname, '..', '..');
+export const MAIN = join(ROOT, 'src', 'main.ts');
 
 /** Children still running when the test process exits are killed with it, never left behind. */
 const running = new Set<ChildProcess>();
