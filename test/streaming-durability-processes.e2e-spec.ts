@@ -86,18 +86,31 @@ describe('streaming durability: killed processes, roles, several workers', () =>
   async function deliveriesOf(
     pg: Client,
     eventIds: string[],
-  ): Promise<{ id: string; status: string; attempts: number }[]> {
+  ): Promise<{ id: string; status: string; attempts: number; jobId: string | null }[]> {
     const { rows } = await pg.query(
-      `SELECT id, status, attempts FROM audit_events_streaming_deliveries
+      `SELECT id, status, attempts, job_id FROM audit_events_streaming_deliveries
         WHERE audit_event_id = ANY($1::bigint[]) ORDER BY id`,
       [eventIds],
     );
-    return rows.map((r) => ({ id: String(r.id), status: r.status, attempts: r.attempts }));
+    return rows.map((r) => ({
+      id: String(r.id),
+      status: r.status,
+      attempts: r.attempts,
+      jobId: r.job_id,
+    }));
   }
 
   /** Whether Redis holds the job of a delivery's first attempt (Bull's `<prefix>:<queue>:<id>`). */
-  async function firstJobExists(prefix: string, deliveryId: string): Promise<boolean> {
-    return (await redis.admin.exists(`${prefix}:audit-event-streaming:d${deliveryId}a0`)) === 1;
+  /** Whether Redis holds a job for the delivery's first attempt: fan-out's (named on the row) or its own. */
+  async function firstJobExists(
+    prefix: string,
+    delivery: { id: string; jobId: string | null },
+  ): Promise<boolean> {
+    const keys = [`d${delivery.id}a0`, delivery.jobId].filter(Boolean);
+    const found = await Promise.all(
+      keys.map((key) => redis.admin.exists(`${prefix}:audit-event-streaming:${key}`)),
+    );
+    return found.some((n) => n === 1);
   }
 
   function received(sink: Receiver, ids: string[]): Set<string> {
@@ -208,7 +221,7 @@ describe('streaming durability: killed processes, roles, several workers', () =>
     const before = await deliveriesOf(pg, ids);
     for (const d of before) {
       expect(d).toMatchObject({ status: 'pending', attempts: 0 });
-      expect(await firstJobExists(options.bullPrefix, d.id)).toBe(false);
+      expect(await firstJobExists(options.bullPrefix, d)).toBe(false);
     }
     console.log(
       `killed host: ${ids.length} events committed, ${before.length} fanned out to delivery rows ` +
@@ -239,7 +252,7 @@ describe('streaming durability: killed processes, roles, several workers', () =>
     const deliveries = await eventually(async () => {
       const rows = await deliveriesOf(pg, ids);
       if (rows.length !== ids.length) return null;
-      for (const d of rows) if (!(await firstJobExists(options.bullPrefix, d.id))) return null;
+      for (const d of rows) if (!(await firstJobExists(options.bullPrefix, d))) return null;
       return rows;
     }, 'a delivery row and a queued job for every event');
     expect(deliveries.every((d) => d.status === 'pending' && d.attempts === 0)).toBe(true);

@@ -10,6 +10,7 @@ import { AuditEventDeliveryAttempt } from './streaming/delivery-attempt.entity';
 import { DeliveryLog1764000000003 } from '../../migrations/audit-event-streaming/1764000000003-DeliveryLog';
 import { AuditEventStreamingReplay } from './streaming/replay.entity';
 import { Replays1764000000004 } from '../../migrations/audit-event-streaming/1764000000004-Replays';
+import { DeliveryBatches1764000000005 } from '../../migrations/audit-event-streaming/1764000000005-DeliveryBatches';
 
 /** Add these to the host's `TypeOrmModule.forRoot({ entities })`. */
 export const AUDIT_EVENT_STREAMING_ENTITIES = [
@@ -29,4 +30,5 @@ export const AUDIT_EVENT_STREAMING_MIGRATIONS = [
   StreamingDeliveries1764000000002,
   DeliveryLog1764000000003,
   Replays1764000000004,
+  DeliveryBatches1764000000005,
 ];

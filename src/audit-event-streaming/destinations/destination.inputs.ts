@@ -1,4 +1,5 @@
-import { Field, ID, InputType, ObjectType } from '@nestjs/graphql';
+import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { BatchFormatValue } from './batch-options';
 import {
   DestinationIdScalar,
   HeaderIdScalar,
@@ -36,6 +37,30 @@ export class DestinationCreateInput extends MutationInput {
 
   @Field(() => String, { nullable: true })
   verificationToken?: string | null;
+
+  @Field(() => BatchFormatValue, {
+    nullable: true,
+    description: 'Batch mode (not in GitLab); NONE, one request per event, by default.',
+  })
+  batchFormat?: BatchFormatValue | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Events per batch request (1-1000, default 100).',
+  })
+  batchMaxEvents?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Bytes per batch request (1 KB-25 MB, default 1 MB); a larger event goes alone.',
+  })
+  batchMaxBytes?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'How long an event may wait for its batch to fill, ms (0-60000, default 1000).',
+  })
+  batchMaxWaitMs?: number | null;
 }
 
 @ObjectType('ExternalAuditEventDestinationCreatePayload')
@@ -57,6 +82,30 @@ export class DestinationUpdateInput extends MutationInput {
 
   @Field(() => Boolean, { nullable: true })
   active?: boolean | null;
+
+  @Field(() => BatchFormatValue, {
+    nullable: true,
+    description: 'Batch mode (not in GitLab); NONE, one request per event, by default.',
+  })
+  batchFormat?: BatchFormatValue | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Events per batch request (1-1000, default 100).',
+  })
+  batchMaxEvents?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Bytes per batch request (1 KB-25 MB, default 1 MB); a larger event goes alone.',
+  })
+  batchMaxBytes?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'How long an event may wait for its batch to fill, ms (0-60000, default 1000).',
+  })
+  batchMaxWaitMs?: number | null;
 }
 
 @ObjectType('ExternalAuditEventDestinationUpdatePayload')

@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType } from '@nestjs/graphql';
+import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { BatchFormatValue } from './batch-options';
 import { PageInfo } from '../common/connection';
 import { GroupType } from '../common/group.type';
 
@@ -86,6 +87,18 @@ export class DestinationType {
 
   @Field(() => [String])
   eventTypeFilters: string[];
+
+  @Field(() => BatchFormatValue, { description: 'Batch mode (not in GitLab).' })
+  batchFormat: BatchFormatValue;
+
+  @Field(() => Int)
+  batchMaxEvents: number;
+
+  @Field(() => Int)
+  batchMaxBytes: number;
+
+  @Field(() => Int)
+  batchMaxWaitMs: number;
 
   @Field(() => StreamingHeaderConnection)
   headers: StreamingHeaderConnection;

@@ -72,8 +72,16 @@ export class DestinationsResolver {
   async update(@Args('input') input: DestinationUpdateInput, @Context() ctx: GqlContext) {
     const { access, actor, destination } = await this.authorizeDestination(ctx, input.id);
     const changes: Record<string, unknown> = {};
-    for (const key of ['destinationUrl', 'name', 'active'] as const)
-      if (key in input) changes[key] = input[key];
+    const keys = [
+      'destinationUrl',
+      'name',
+      'active',
+      'batchFormat',
+      'batchMaxEvents',
+      'batchMaxBytes',
+      'batchMaxWaitMs',
+    ] as const;
+    for (const key of keys) if (key in input) changes[key] = input[key];
     return mutationPayload(input, { externalAuditEventDestination: null }, async () => ({
       externalAuditEventDestination: await this.destinations.update(
         access,

@@ -1,3 +1,4 @@
+import { BatchOptions, batchOptionErrors } from './batch-options';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
@@ -28,7 +29,7 @@ export interface Actor {
   ip: string | null;
 }
 
-export interface DestinationChanges {
+export interface DestinationChanges extends BatchOptions {
   destinationUrl?: string | null;
   name?: string | null;
   active?: boolean | null;
@@ -54,6 +55,14 @@ const KEY_NOT_A_HEADER_NAME =
 /** Printable ASCII and tabs: no line breaks (header injection), nothing a client would mangle. */
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 const VALUE_NOT_PRINTABLE = 'Value must contain printable ASCII characters only';
+
+/** The batch options a caller set (GraphQL's null and absent both mean "unchanged"). */
+function definedBatchOptions(options: BatchOptions): Partial<Destination> {
+  const keys = ['batchFormat', 'batchMaxEvents', 'batchMaxBytes', 'batchMaxWaitMs'] as const;
+  return Object.fromEntries(
+    keys.filter((key) => options[key] != null).map((key) => [key, options[key]]),
+  ) as Partial<Destination>;
+}
 
 function tooLong(attribute: string, value: string | null | undefined, max: number): string | null {
   return value != null && Array.from(value).length > max
@@ -109,7 +118,11 @@ export class DestinationsService {
   async create(
     access: GroupAccess,
     actor: Actor,
-    input: { destinationUrl: string; name?: string | null; verificationToken?: string | null },
+    input: BatchOptions & {
+      destinationUrl: string;
+      name?: string | null;
+      verificationToken?: string | null;
+    },
   ): Promise<Destination> {
     const repo = this.db.getRepository(Destination);
     const { url, errors: urlErrors } = await this.checkUrl(input.destinationUrl);
@@ -135,10 +148,12 @@ export class DestinationsService {
       name.trim() === '' ? "Name can't be blank" : null,
       tooLong('Name', name, 72),
       (await repo.existsBy({ groupId: group.id, name })) ? 'Name has already been taken' : null,
+      ...batchOptionErrors(input),
     ]);
     return this.db.transaction(async (manager) => {
       const now = new Date();
       const destination = await manager.getRepository(Destination).save({
+        ...definedBatchOptions(input),
         groupId: group.id,
         destinationUrl: url,
         name,
@@ -208,6 +223,13 @@ export class DestinationsService {
           `Updated event streaming destination active from ${destination.active} to ${changes.active}`,
         );
       }
+    }
+    messages.push(...batchOptionErrors(changes));
+    for (const [key, value] of Object.entries(definedBatchOptions(changes))) {
+      const current = destination[key as keyof BatchOptions];
+      if (value === current) continue;
+      Object.assign(updates, { [key]: value });
+      described.push(`Updated event streaming destination ${key} from ${current} to ${value}`);
     }
     fail(messages);
     if (!described.length) return destination;

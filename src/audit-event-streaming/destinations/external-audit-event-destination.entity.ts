@@ -4,6 +4,9 @@ import { StreamingHeader } from './streaming-header.entity';
 import { StreamingNamespaceFilter } from './streaming-namespace-filter.entity';
 
 /** GitLab's `AuditEvents::ExternalAuditEventDestination`: an HTTP endpoint of a top-level group. */
+/** How a destination receives events: one request each, or many per request. */
+export type BatchFormat = 'none' | 'ndjson' | 'splunk_hec';
+
 @Entity({ name: 'audit_events_external_audit_event_destinations' })
 export class ExternalAuditEventDestination {
   @PrimaryGeneratedColumn()
@@ -35,6 +38,20 @@ export class ExternalAuditEventDestination {
 
   @Column({ name: 'previous_signing_secret_expires_at', type: Date, nullable: true })
   previousSigningSecretExpiresAt: Date | null;
+
+  /** Batch mode (ours): `none` is GitLab's one request per event. */
+  @Column({ name: 'batch_format', type: 'varchar', length: 16, default: 'none' })
+  batchFormat: BatchFormat;
+
+  @Column({ name: 'batch_max_events', type: 'integer', default: 100 })
+  batchMaxEvents: number;
+
+  @Column({ name: 'batch_max_bytes', type: 'integer', default: 1048576 })
+  batchMaxBytes: number;
+
+  /** How long the oldest event of a batch may wait for the batch to fill. */
+  @Column({ name: 'batch_max_wait_ms', type: 'integer', default: 1000 })
+  batchMaxWaitMs: number;
 
   @Column({ name: 'created_at', type: Date })
   createdAt: Date;

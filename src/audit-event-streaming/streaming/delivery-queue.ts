@@ -7,14 +7,33 @@ export const DELIVERY_QUEUE = 'audit-event-streaming';
 export const DELIVERY_JOB = 'deliver';
 
 /**
- * The job payload. Versioned and minimal: everything else is read from the delivery row when the
- * job runs, so an upgrade never meets an in-flight job it cannot read.
+ * The job payloads. Versioned and minimal: everything else is read from the delivery rows when the
+ * job runs, so an upgrade never meets an in-flight job it cannot read. A delivery whose attempt
+ * counter is no longer the job's is not attempted by it (another job has it).
  */
-export interface DeliveryJob {
+export interface SingleDeliveryJob {
   v: 1;
   deliveryId: string;
-  /** The attempt counter this job is for; a job whose counter is stale does nothing. */
+  /** The attempt counter this job is for. */
   attempt: number;
+}
+
+/** Fan-out's job: the first attempt of a pass's deliveries to one destination. */
+export interface DestinationDeliveriesJob {
+  v: 2;
+  destinationId: number;
+  deliveryIds: string[];
+  attempt: number;
+}
+
+export type DeliveryJob = SingleDeliveryJob | DestinationDeliveriesJob;
+
+export interface DestinationDeliveriesToEnqueue {
+  /** Also written on the rows (`job_id`), so the sweeper can tell a lost job from a queued one. */
+  jobId: string;
+  destinationId: number;
+  deliveryIds: string[];
+  delayMs?: number;
 }
 
 export interface DeliveryToEnqueue {
@@ -59,6 +78,36 @@ export class DeliveryQueue {
     } catch (err) {
       this.logger.warn(
         `Enqueue of ${items.length} deliveries deferred to the sweeper: ${(err as Error).message}`,
+      );
+      return false;
+    }
+  }
+
+  /** One job per destination, each carrying many deliveries. Never throws, as `enqueue`. */
+  async enqueueForDestinations(items: DestinationDeliveriesToEnqueue[]): Promise<boolean> {
+    if (!items.length) return true;
+    const jobs = items.map((item) => ({
+      name: DELIVERY_JOB,
+      data: {
+        v: 2 as const,
+        destinationId: item.destinationId,
+        deliveryIds: item.deliveryIds,
+        attempt: 0,
+      },
+      opts: {
+        jobId: item.jobId,
+        delay: item.delayMs && item.delayMs > 0 ? item.delayMs : undefined,
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    }));
+    try {
+      await withinTimeout(this.queue.addBulk(jobs));
+      return true;
+    } catch (err) {
+      const count = items.reduce((n, item) => n + item.deliveryIds.length, 0);
+      this.logger.warn(
+        `Enqueue of ${count} deliveries deferred to the sweeper: ${(err as Error).message}`,
       );
       return false;
     }

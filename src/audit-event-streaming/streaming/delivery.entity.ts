@@ -74,4 +74,12 @@ export class AuditEventDelivery {
 
   @Column({ name: 'created_at', type: Date })
   createdAt: Date;
+
+  /** The job that carries this delivery to a worker (fan-out's jobs carry many). */
+  @Column({ name: 'job_id', type: 'varchar', length: 64, nullable: true })
+  jobId: string | null;
+
+  /** Set by the worker that claimed the current attempt, to read its claimed rows back. */
+  @Column({ name: 'claim_token', type: 'varchar', length: 36, nullable: true })
+  claimToken: string | null;
 }

@@ -7,12 +7,14 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
+import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { AuditEventDelivery, DeliveryStatus } from './delivery.entity';
 import { DELIVERY_JOB, DeliveryJob, DeliveryQueue } from './delivery-queue';
 import { AuditEventStreamingMetrics } from './delivery-metrics';
-import { buildDeliveryRequest } from './delivery-request';
+import { buildBatchRequests, buildDeliveryRequest } from './delivery-request';
 import { AttemptResult, HttpTransport } from './http-transport';
 import { DestinationHealthService } from './destination-health.service';
 import { redisReady } from './waits';
@@ -21,9 +23,10 @@ import { RetryPolicy } from './retry-policy';
 const RETRYABLE: DeliveryStatus[] = ['pending', 'failed'];
 
 /**
- * The worker: runs one attempt of one delivery per job. The row decides: a job whose attempt
- * counter is stale, or whose delivery is done, does nothing; an attempt is claimed with a
- * conditional update, so two workers never make the same attempt.
+ * The worker: a job carries the attempt of one or many deliveries of one destination. The rows
+ * decide: a delivery whose attempt counter is not the job's, or that is done, is not the job's
+ * to attempt; attempts are claimed with a conditional update, so two workers never make the same
+ * attempt.
  */
 @Injectable()
 export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestroy {
@@ -64,7 +67,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     await redisReady(queue.client, this.stopping.signal);
     // Errors inside `attempt` are results, not job failures: Bull's own retries stay out of it.
     void queue
-      .process(DELIVERY_JOB, this.settings.delivery.concurrency, (job) => this.attempt(job.data))
+      .process(DELIVERY_JOB, this.settings.delivery.concurrency, (job) => this.run(job.data))
       .catch((err?: Error) => {
         if (!this.stopping.signal.aborted)
           this.logger.error(`Delivery worker stopped: ${err?.message ?? err}`);
@@ -79,89 +82,226 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     this.transport.close();
   }
 
-  /** One attempt; returns the delivery's status afterwards (or null when the job was stale). */
-  async attempt(job: DeliveryJob): Promise<DeliveryStatus | null> {
+  /**
+   * One job: the deliveries it carries that are still at its attempt, claimed and attempted
+   * together (in batch mode, with whatever else of the destination is due, up to a batch). A
+   * delivery another job has taken, or that is done, is left alone.
+   */
+  async run(job: DeliveryJob): Promise<void> {
     const repo = this.db.getRepository(AuditEventDelivery);
-    // `find`, not `findOne`: with a to-many relation, `findOne`'s LIMIT costs a second query.
-    const [delivery] = await repo.find({
-      where: { id: job.deliveryId },
-      relations: { auditEvent: true, destination: { headers: true } },
+    const ids = job.v === 2 ? job.deliveryIds : [job.deliveryId];
+    const mine = await repo.find({
+      select: { id: true, destinationId: true },
+      where: { id: In(ids), attempts: job.attempt, status: In(RETRYABLE) },
     });
-    if (!delivery || !RETRYABLE.includes(delivery.status) || delivery.attempts !== job.attempt)
-      return null;
-    const destination = delivery.destination!;
+    const destinationId = job.v === 2 ? job.destinationId : mine[0]?.destinationId;
+    if (destinationId === undefined) return;
+    const [destination] = await this.db.getRepository(ExternalAuditEventDestination).find({
+      where: { id: destinationId },
+      relations: { headers: true },
+    });
+    if (!destination) return;
+    const batchMode = destination.batchFormat !== 'none';
+    if (!mine.length && !batchMode) return;
     if (!destination.active) {
-      // Parked: kept for when the destination is active again (the sweeper picks it up then).
-      await repo.update({ id: delivery.id, attempts: job.attempt }, { nextAttemptAt: null });
-      return null;
+      // Parked: kept for when the destination is active again (the sweeper picks them up then).
+      await repo.update(
+        { id: In(mine.map((d) => d.id)), attempts: job.attempt },
+        { nextAttemptAt: null },
+      );
+      return;
     }
     // Circuit open: held (delayed, not attempted, not counted) until the next probe.
     const gate = await this.health.gate(destination);
     if (gate.kind === 'hold') {
-      await this.health.hold(delivery.id, job.attempt, gate.until);
-      return null;
+      for (const d of mine) await this.health.hold(d.id, job.attempt, gate.until);
+      return;
+    }
+    // A probe is one request: the rest wait (the sweeper finds them, the circuit holds them).
+    const probe = destination.circuitRetryAt != null;
+    const now = new Date();
+    const claimed = await this.claim(
+      destination,
+      (probe ? mine.slice(0, 1) : mine).map((d) => d.id),
+      job.attempt,
+      batchMode && !probe ? destination.batchMaxEvents : 0,
+      now,
+    );
+    if (!claimed.length) return;
+
+    const results = new Map<string, AttemptResult>();
+    if (batchMode) {
+      const batches = buildBatchRequests(
+        claimed.map((d) => d.auditEvent!),
+        destination,
+        now,
+      );
+      for (const batch of probe ? batches.slice(0, 1) : batches) {
+        const result = await this.transport.send(destination.destinationUrl, batch.request);
+        for (const event of batch.events) results.set(String(event.id), result);
+      }
+    } else {
+      await Promise.all(
+        claimed.map(async (d) => {
+          const request = buildDeliveryRequest(d.auditEvent!, destination, now);
+          results.set(
+            d.auditEventId,
+            await this.transport.send(destination.destinationUrl, request),
+          );
+        }),
+      );
+    }
+    const attempted = claimed.filter((d) => results.has(String(d.auditEventId)));
+    await this.settle(attempted, (d) => results.get(String(d.auditEventId))!);
+    // The delivery log and the destination's health; the deliveries themselves are settled.
+    await this.health
+      .recordAttempts(
+        destination,
+        attempted.map((d) => ({
+          deliveryId: d.id,
+          attemptNumber: d.attempts,
+          result: results.get(String(d.auditEventId))!,
+        })),
+      )
+      .catch((err: Error) =>
+        this.logger.warn(`Destination ${destination.id}: health not recorded: ${err.message}`),
+      );
+  }
+
+  /**
+   * Claims the attempt of these deliveries (those still at `attempt`), and in batch mode up to
+   * `batchOf` in all with other due deliveries of the destination (their own jobs then find them
+   * taken), with one token; returns the claimed rows with their events. Attempts are counted as
+   * they start, and the lease (`next_attempt_at`) lets the sweeper retry a worker that died.
+   */
+  private async claim(
+    destination: ExternalAuditEventDestination,
+    ids: string[],
+    attempt: number,
+    batchOf: number,
+    now: Date,
+  ): Promise<AuditEventDelivery[]> {
+    const token = randomUUID();
+    const set = {
+      attempts: () => 'attempts + 1',
+      lastAttemptAt: now,
+      nextAttemptAt: new Date(now.getTime() + this.settings.delivery.timeoutMs * 3),
+      claimToken: token,
+    };
+    if (ids.length) {
+      await this.db
+        .createQueryBuilder()
+        .update(AuditEventDelivery)
+        .set(set)
+        .where('id IN (:...ids)', { ids })
+        .andWhere('attempts = :attempt', { attempt })
+        .andWhere('status IN (:...retryable)', { retryable: RETRYABLE })
+        .execute();
+    }
+    if (batchOf > ids.length) {
+      const due = this.db
+        .createQueryBuilder()
+        .subQuery()
+        .select('due.id')
+        .from(AuditEventDelivery, 'due')
+        .where('due.destination_id = :destinationId')
+        .andWhere('due.status IN (:...retryable)')
+        .andWhere('due.next_attempt_at <= :now')
+        .orderBy('due.id', 'ASC')
+        .limit(batchOf - ids.length)
+        .getQuery();
+      // The conditions again outside the subquery: a row another worker claimed meanwhile has a
+      // lease in the future, and PostgreSQL re-checks them on the row it is about to update.
+      await this.db
+        .createQueryBuilder()
+        .update(AuditEventDelivery)
+        .set(set)
+        .where(`id IN ${due}`)
+        .andWhere('status IN (:...retryable)')
+        .andWhere('next_attempt_at <= :now')
+        .setParameters({ destinationId: destination.id, retryable: RETRYABLE, now })
+        .execute();
+    }
+    return this.db.getRepository(AuditEventDelivery).find({
+      where: { claimToken: token },
+      relations: { auditEvent: true },
+      order: { id: 'ASC' },
+    });
+  }
+
+  /**
+   * After the attempts: the delivered in one update (per distinct answer), each failure retried
+   * on the schedule, or dead when attempts run out.
+   */
+  private async settle(
+    deliveries: AuditEventDelivery[],
+    resultOf: (d: AuditEventDelivery) => AttemptResult,
+  ): Promise<void> {
+    const repo = this.db.getRepository(AuditEventDelivery);
+    const delivered = new Map<AttemptResult, string[]>();
+    for (const d of deliveries) {
+      const result = resultOf(d);
+      if (!result.ok) {
+        await this.failed(d, result);
+        continue;
+      }
+      const ids = delivered.get(result) ?? [];
+      ids.push(d.id);
+      delivered.set(result, ids);
+      this.metrics.attemptSettled('delivered', result);
     }
     const now = new Date();
-    const lease = new Date(now.getTime() + this.settings.delivery.timeoutMs * 3);
-    const claimed = await repo.update(
-      { id: delivery.id, attempts: job.attempt, status: In(RETRYABLE) },
-      { attempts: job.attempt + 1, lastAttemptAt: now, nextAttemptAt: lease },
-    );
-    if (!claimed.affected) return null;
-
-    const request = buildDeliveryRequest(delivery.auditEvent!, destination, now);
-    const result = await this.transport.send(destination.destinationUrl, request);
-    const status = await this.settle(
-      delivery.id,
-      job.attempt + 1,
-      result,
-      delivery.attemptsBeforeReplay,
-    );
-    // The delivery log and the destination's health; the delivery itself is settled already.
-    await this.health
-      .recordAttempt(delivery.id, destination, job.attempt + 1, result)
-      .catch((err: Error) =>
-        this.logger.warn(`Delivery ${delivery.id}: health not recorded: ${err.message}`),
+    for (const [result, ids] of delivered) {
+      await repo.update(
+        { id: In(ids) },
+        {
+          ...lastAnswer(result),
+          status: 'delivered',
+          deliveredAt: now,
+          nextAttemptAt: null,
+          claimToken: null,
+        },
       );
-    return status;
+    }
   }
 
-  private async settle(
-    deliveryId: string,
-    attemptsMade: number,
-    result: AttemptResult,
-    attemptsBeforeReplay = 0,
-  ): Promise<DeliveryStatus> {
+  private async failed(delivery: AuditEventDelivery, result: AttemptResult): Promise<void> {
     const repo = this.db.getRepository(AuditEventDelivery);
-    const common = {
-      lastStatusCode: result.statusCode,
-      lastError: result.error,
-      responseExcerpt: result.responseExcerpt,
-    };
-    if (result.ok) {
-      await repo.update(
-        { id: deliveryId },
-        { ...common, status: 'delivered', deliveredAt: new Date(), nextAttemptAt: null },
-      );
-      this.metrics.attemptSettled('delivered', result);
-      return 'delivered';
-    }
+    const attemptsMade = delivery.attempts;
     // A replayed delivery gets the whole schedule again.
-    const delay = this.policy.nextDelayMs(attemptsMade - attemptsBeforeReplay, result.retryAfterMs);
+    const delay = this.policy.nextDelayMs(
+      attemptsMade - delivery.attemptsBeforeReplay,
+      result.retryAfterMs,
+    );
     if (delay === null) {
-      await repo.update({ id: deliveryId }, { ...common, status: 'dead', nextAttemptAt: null });
+      await repo.update(
+        { id: delivery.id },
+        { ...lastAnswer(result), status: 'dead', nextAttemptAt: null, claimToken: null },
+      );
       this.logger.warn(
-        `Delivery ${deliveryId} is dead after ${attemptsMade} attempts: ${result.error}`,
+        `Delivery ${delivery.id} is dead after ${attemptsMade} attempts: ${result.error}`,
       );
       this.metrics.attemptSettled('dead', result);
-      return 'dead';
+      return;
     }
     await repo.update(
-      { id: deliveryId },
-      { ...common, status: 'failed', nextAttemptAt: new Date(Date.now() + delay) },
+      { id: delivery.id },
+      {
+        ...lastAnswer(result),
+        status: 'failed',
+        nextAttemptAt: new Date(Date.now() + delay),
+        claimToken: null,
+      },
     );
-    await this.queue.enqueue([{ deliveryId, attempt: attemptsMade, delayMs: delay }]);
+    await this.queue.enqueue([{ deliveryId: delivery.id, attempt: attemptsMade, delayMs: delay }]);
     this.metrics.attemptSettled('retried', result);
-    return 'failed';
   }
+}
+
+function lastAnswer(result: AttemptResult) {
+  return {
+    lastStatusCode: result.statusCode,
+    lastError: result.error,
+    responseExcerpt: result.responseExcerpt,
+  };
 }

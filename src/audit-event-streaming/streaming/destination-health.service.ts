@@ -115,21 +115,47 @@ export class DestinationHealthService {
     attemptNumber: number,
     result: AttemptResult,
   ): Promise<void> {
-    const now = new Date();
-    await this.db.getRepository(AuditEventDeliveryAttempt).insert({
-      deliveryId,
-      attemptNumber,
-      statusCode: result.statusCode,
-      error: result.error,
-      latencyMs: Math.max(0, Math.round(result.latencyMs)),
-      responseExcerpt: result.responseExcerpt,
-      createdAt: now,
-    });
-    if (result.ok) await this.succeeded(destination, now);
-    else await this.failed(destination.id, result, now);
+    await this.recordAttempts(destination, [{ deliveryId, attemptNumber, result }]);
   }
 
-  private async succeeded(destination: DestinationHealthRead, now: Date): Promise<void> {
+  /**
+   * The attempts of one job: their rows in the delivery log (one insert), then the destination's
+   * health, once per request (the deliveries of one batch request share its result).
+   */
+  async recordAttempts(
+    destination: DestinationHealthRead,
+    attempts: { deliveryId: string; attemptNumber: number; result: AttemptResult }[],
+  ): Promise<void> {
+    if (!attempts.length) return;
+    const now = new Date();
+    await this.db.getRepository(AuditEventDeliveryAttempt).insert(
+      attempts.map(({ deliveryId, attemptNumber, result }) => ({
+        deliveryId,
+        attemptNumber,
+        statusCode: result.statusCode,
+        error: result.error,
+        latencyMs: Math.max(0, Math.round(result.latencyMs)),
+        responseExcerpt: result.responseExcerpt,
+        createdAt: now,
+      })),
+    );
+    const requests = [...new Set(attempts.map((a) => a.result))];
+    for (const failure of requests.filter((r) => !r.ok))
+      await this.failed(destination.id, failure, now);
+    if (requests.some((r) => r.ok))
+      await this.succeeded(
+        destination,
+        now,
+        requests.some((r) => !r.ok),
+      );
+  }
+
+  private async succeeded(
+    destination: DestinationHealthRead,
+    now: Date,
+    /** Failures were just counted in this job: the row as read is stale. */
+    afterFailures = false,
+  ): Promise<void> {
     const update = () =>
       this.db
         .createQueryBuilder()
@@ -152,7 +178,7 @@ export class DestinationHealthService {
       !destination.failingSince &&
       destination.lastSuccessAt &&
       destination.lastSuccessAt.getTime() >= stale;
-    if (healthy) return;
+    if (healthy && !afterFailures) return;
     await update()
       .andWhere(
         '(consecutive_failures <> 0 OR failing_since IS NOT NULL OR circuit_retry_at IS NOT NULL' +

@@ -16,6 +16,7 @@ const route = (over: Partial<DestinationRoute> = {}): DestinationRoute => ({
   destinationId: 1,
   eventTypes: new Set(),
   namespace: null,
+  batchWaitMs: 0,
   ...over,
 });
 

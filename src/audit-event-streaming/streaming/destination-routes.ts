@@ -15,6 +15,8 @@ export interface DestinationRoute {
   /** Empty: every type. */
   eventTypes: Set<string>;
   namespace: { type: 'Group' | 'Project'; id: number; fullPath: string } | null;
+  /** Batch mode: how long a new delivery's job waits for others to join it (0: at once). */
+  batchWaitMs: number;
 }
 
 export function toRoute(
@@ -29,6 +31,10 @@ export function toRoute(
       filter && namespacePath != null
         ? { type: filter.namespaceType, id: filter.namespaceId, fullPath: namespacePath }
         : null,
+    batchWaitMs:
+      destination.batchFormat && destination.batchFormat !== 'none'
+        ? destination.batchMaxWaitMs
+        : 0,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { AuditEventCommits } from '../audit-events/audit-event-commits';
 import { AuditEvent } from '../audit-events/audit-event.entity';
@@ -7,7 +8,7 @@ import { ExternalAuditEventDestination } from '../destinations/external-audit-ev
 import { FeatureFlagService } from '../feature-flags/feature-flag.service';
 import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { AuditEventDelivery } from './delivery.entity';
-import { DeliveryQueue } from './delivery-queue';
+import { DeliveryQueue, DestinationDeliveriesToEnqueue } from './delivery-queue';
 import { DestinationRoute, EventScope, routeMatches, toRoute } from './destination-routes';
 
 /** Events per fan-out pass. */
@@ -15,7 +16,7 @@ const MAX_BATCH = 500;
 
 type NewDelivery = Pick<
   AuditEventDelivery,
-  'auditEventId' | 'destinationId' | 'status' | 'attempts' | 'nextAttemptAt' | 'createdAt'
+  'auditEventId' | 'destinationId' | 'status' | 'attempts' | 'nextAttemptAt' | 'createdAt' | 'jobId'
 >;
 
 /** Host lookups shared by the events of one fan-out pass. */
@@ -81,13 +82,17 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     const lookups: HostLookups = new Map();
     const rows: NewDelivery[] = [];
     const now = new Date();
+    // One job per destination per pass, named on the rows it carries.
+    const pass = randomUUID().replace(/-/g, '');
+    const jobOf = (destinationId: number) => `f${pass}d${destinationId}`;
+    const delayOf = new Map<number, number>();
     const eventIds: string[] = [];
     for (const event of events) {
       // One event the host cannot resolve (a lookup error) must not hold back the others: it
       // stays unmarked, and the sweeper tries it again on its next pass.
       let eventRows: typeof rows;
       try {
-        eventRows = await this.rowsFor(event, routesByRoot, lookups, now);
+        eventRows = await this.rowsFor(event, routesByRoot, lookups, now, jobOf, delayOf);
       } catch (err) {
         this.logger.warn(
           `Fan-out of audit event ${event.id} deferred to the sweeper: ${(err as Error)?.message ?? err}`,
@@ -114,11 +119,25 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
         .update({ id: In(eventIds), fannedOutAt: IsNull() }, { fannedOutAt: now });
     });
     if (rows.length) {
+      // The rows this pass inserted (an event fanned out before keeps its earlier rows and jobs).
+      const jobIds = [...new Set(rows.map((r) => r.jobId!))];
       const created = await this.db.getRepository(AuditEventDelivery).find({
-        select: { id: true, attempts: true },
-        where: { auditEventId: In(eventIds), status: 'pending', attempts: 0 },
+        select: { id: true, destinationId: true, jobId: true },
+        where: { auditEventId: In(eventIds), jobId: In(jobIds) },
+        order: { id: 'ASC' },
       });
-      await this.queue.enqueue(created.map((d) => ({ deliveryId: d.id, attempt: d.attempts })));
+      const jobs = new Map<string, DestinationDeliveriesToEnqueue>();
+      for (const d of created) {
+        const job = jobs.get(d.jobId!) ?? {
+          jobId: d.jobId!,
+          destinationId: d.destinationId,
+          deliveryIds: [],
+          delayMs: delayOf.get(d.destinationId) ?? 0,
+        };
+        job.deliveryIds.push(d.id);
+        jobs.set(job.jobId, job);
+      }
+      await this.queue.enqueueForDestinations([...jobs.values()]);
     }
     return rows.length;
   }
@@ -151,6 +170,8 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     routesByRoot: Map<number, Promise<DestinationRoute[]>>,
     lookups: HostLookups,
     now: Date,
+    jobOf: (destinationId: number) => string,
+    delayOf: Map<number, number>,
   ): Promise<NewDelivery[]> {
     const scope = await this.scopeOf(event, lookups);
     if (!scope) return [];
@@ -163,7 +184,12 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     }
     return (await routes)
       .filter((route) => routeMatches(route, event.eventType, scope))
+      .map((route) => {
+        delayOf.set(route.destinationId, route.batchWaitMs);
+        return route;
+      })
       .map((route) => ({
+        jobId: jobOf(route.destinationId),
         auditEventId: String(event.id),
         destinationId: route.destinationId,
         status: 'pending' as const,

@@ -69,7 +69,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         .getRepository(AuditEventDelivery)
         .createQueryBuilder('d')
         .innerJoin('d.destination', 'dest')
-        .select(['d.id', 'd.attempts'])
+        .select(['d.id', 'd.attempts', 'd.jobId'])
         .where('d.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
         .andWhere('dest.active = :active', { active: true })
         .andWhere('(d.next_attempt_at IS NULL OR d.next_attempt_at < :before)', { before })
@@ -79,8 +79,12 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         .getMany();
       if (!due.length) break;
       after = due[due.length - 1].id;
-      const missing = await this.queue.missingJobs(due.map((d) => deliveryJobId(d.id, d.attempts)));
-      const requeue = due.filter((d) => missing.has(deliveryJobId(d.id, d.attempts)));
+      // A delivery is queued while the job that carries it (fan-out's, named on the row) or its
+      // own attempt's job is in Redis.
+      const jobsOf = (d: AuditEventDelivery) =>
+        [deliveryJobId(d.id, d.attempts), d.jobId].filter((id): id is string => !!id);
+      const missing = await this.queue.missingJobs([...new Set(due.flatMap(jobsOf))]);
+      const requeue = due.filter((d) => jobsOf(d).every((id) => missing.has(id)));
       if (requeue.length) {
         this.logger.log(
           `Sweeper: re-enqueueing ${requeue.length} due deliveries whose jobs were missing`,
