@@ -29,7 +29,12 @@ export class DeliveryBatches1764000000005 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX "index_streaming_deliveries_on_claim_token"`);
-    for (const column of ['batch_max_wait_ms', 'batch_max_bytes', 'batch_max_events', 'batch_format'])
+    for (const column of [
+      'batch_max_wait_ms',
+      'batch_max_bytes',
+      'batch_max_events',
+      'batch_format',
+    ])
       await queryRunner.dropColumn(DESTINATIONS, column);
     await queryRunner.dropColumn(DELIVERIES, 'claim_token');
     await queryRunner.dropColumn(DELIVERIES, 'job_id');
