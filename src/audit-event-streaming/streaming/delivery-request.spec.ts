@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import type { AuditEvent } from '../audit-events/audit-event.entity';
 import { generateSigningSecret } from '../destinations/destination-defaults';
 import type { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
-import { buildDeliveryRequest, signingSecrets } from './delivery-request';
+import { buildBatchRequests, buildDeliveryRequest, signingSecrets } from './delivery-request';
 
 const event = {
   id: '42',
@@ -106,5 +106,57 @@ describe('buildDeliveryRequest', () => {
       previousSigningSecretExpiresAt: new Date(now.getTime() - 1),
     });
     expect(signingSecrets(after, now)).toEqual([after.signingSecret]);
+  });
+});
+
+describe('buildBatchRequests (batch mode)', () => {
+  const events = (n: number, pathLength = 10) =>
+    Array.from({ length: n }, (_, i) => ({
+      ...event,
+      id: String(100 + i),
+      entityPath: 'p'.repeat(pathLength),
+    })) as AuditEvent[];
+
+  it('cuts NDJSON batches at batchMaxEvents, one event per line, every event once and in order', () => {
+    const batches = buildBatchRequests(
+      events(7),
+      destination([], { batchFormat: 'ndjson', batchMaxEvents: 3, batchMaxBytes: 1 << 20 }),
+    );
+    expect(batches.map((b) => b.events.length)).toEqual([3, 3, 1]);
+    const lines = batches.flatMap((b) => b.request.body.trimEnd().split('\n'));
+    expect(lines.map((l) => JSON.parse(l).id)).toEqual(events(7).map((e) => e.id));
+    expect(batches[0].request.headers['Content-Type']).toBe('application/x-ndjson');
+    expect(batches[0].request.headers['X-Gitlab-Audit-Event-Count']).toBe('3');
+    expect(batches[0].request.headers['webhook-id']).toBe('batch_100_3');
+  });
+
+  it('cuts at batchMaxBytes, and sends an event larger than the bound alone', () => {
+    const one = Buffer.byteLength(buildDeliveryRequest(events(1)[0], destination()).body) + 1;
+    const small = buildBatchRequests(
+      events(4),
+      destination([], { batchFormat: 'ndjson', batchMaxEvents: 100, batchMaxBytes: one * 2 }),
+    );
+    expect(small.map((b) => b.events.length)).toEqual([2, 2]);
+    for (const b of small) expect(Buffer.byteLength(b.request.body)).toBeLessThanOrEqual(one * 2);
+    const big = buildBatchRequests(
+      events(2, 5000),
+      destination([], { batchFormat: 'ndjson', batchMaxEvents: 100, batchMaxBytes: 1024 }),
+    );
+    expect(big.map((b) => b.events.length)).toEqual([1, 1]);
+  });
+
+  it('writes Splunk HEC objects one after the other, with the event time in seconds', () => {
+    const [batch] = buildBatchRequests(
+      events(2),
+      destination([], { batchFormat: 'splunk_hec', batchMaxEvents: 10, batchMaxBytes: 1 << 20 }),
+    );
+    const objects = JSON.parse(`[${batch.request.body.replace(/}{"time"/g, '},{"time"')}]`);
+    expect(
+      objects.map((o: { time: number; event: { id: string } }) => [o.time, o.event.id]),
+    ).toEqual([
+      [Date.parse('2026-01-01T00:00:00Z') / 1000, '100'],
+      [Date.parse('2026-01-01T00:00:00Z') / 1000, '101'],
+    ]);
+    expect(batch.request.headers['Content-Type']).toBe('application/json');
   });
 });
