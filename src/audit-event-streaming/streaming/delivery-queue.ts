@@ -33,6 +33,8 @@ export interface DestinationDeliveriesToEnqueue {
   jobId: string;
   destinationId: number;
   deliveryIds: string[];
+  /** The attempt the deliveries are at (fan-out's: 0). */
+  attempt?: number;
   delayMs?: number;
 }
 
@@ -92,7 +94,7 @@ export class DeliveryQueue {
         v: 2 as const,
         destinationId: item.destinationId,
         deliveryIds: item.deliveryIds,
-        attempt: 0,
+        attempt: item.attempt ?? 0,
       },
       opts: {
         jobId: item.jobId,

@@ -114,7 +114,12 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     // Circuit open: held (delayed, not attempted, not counted) until the next probe.
     const gate = await this.health.gate(destination);
     if (gate.kind === 'hold') {
-      for (const d of mine) await this.health.hold(d.id, job.attempt, gate.until);
+      await this.health.hold(
+        destination.id,
+        mine.map((d) => d.id),
+        job.attempt,
+        gate.until,
+      );
       return;
     }
     // A probe is one request: the rest wait (the sweeper finds them, the circuit holds them).

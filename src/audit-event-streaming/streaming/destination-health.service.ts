@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, MoreThan } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { AuditEventsService } from '../audit-events/audit-events.service';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { ExternalAuditEventDestination as Destination } from '../destinations/external-audit-event-destination.entity';
@@ -78,28 +78,43 @@ export class DestinationHealthService {
   }
 
   /**
-   * Holds a delivery (not attempted, not counted) until `until`, with a little jitter so that
-   * held jobs do not all wake at the same instant; its `next_attempt_at` says so, so the sweeper
-   * agrees that its job is not lost.
+   * Holds deliveries (not attempted, not counted) while the circuit is open: their
+   * `next_attempt_at` says until when (the sweeper leaves them alone meanwhile), and they get no
+   * jobs of their own, so an outage never makes held jobs wake and sleep again by the thousand.
+   * One probe job per probe time (its id is the same for every holder) carries one of them;
+   * when the circuit closes, `resume` sends them all.
    */
-  async hold(deliveryId: string, attempt: number, until: Date): Promise<void> {
-    const jitter = Math.round(
-      Math.random() * Math.min(this.settings.delivery.circuitProbeIntervalMs / 10, 5000),
-    );
-    const at = new Date(until.getTime() + jitter);
+  async hold(
+    destinationId: number,
+    deliveryIds: string[],
+    attempt: number,
+    until: Date,
+  ): Promise<void> {
+    if (!deliveryIds.length) return;
     const held = await this.db
       .getRepository(AuditEventDelivery)
       .update(
-        { id: deliveryId, attempts: attempt, status: In(UNDELIVERED) },
-        { nextAttemptAt: at },
+        { id: In(deliveryIds), attempts: attempt, status: In(UNDELIVERED) },
+        { nextAttemptAt: until },
       );
     if (!held.affected) return;
-    await this.queue.enqueue([
+    await this.enqueueProbe(destinationId, deliveryIds[0], attempt, until);
+  }
+
+  /** The probe job for one probe time of a destination: whoever enqueues it first, it is one job. */
+  async enqueueProbe(
+    destinationId: number,
+    deliveryId: string,
+    attempt: number,
+    at: Date,
+  ): Promise<void> {
+    await this.queue.enqueueForDestinations([
       {
-        deliveryId,
+        jobId: `p${destinationId}t${at.getTime()}`,
+        destinationId,
+        deliveryIds: [deliveryId],
         attempt,
         delayMs: at.getTime() - Date.now(),
-        jobIdSuffix: `h${until.getTime()}`,
       },
     ]);
   }
@@ -272,23 +287,35 @@ export class DestinationHealthService {
     });
   }
 
-  /** After the circuit closes: everything held (or backing off) for the destination goes now. */
+  /**
+   * After the circuit closes: everything held (or backing off) for the destination goes now, in
+   * jobs of up to a batch (attempts not yet claimed by a worker only).
+   */
   private async resume(destinationId: number, now: Date): Promise<void> {
     const repo = this.db.getRepository(AuditEventDelivery);
+    let after = '0';
     for (;;) {
-      const held = await repo.find({
-        select: { id: true, attempts: true },
-        where: { destinationId, status: In(UNDELIVERED), nextAttemptAt: MoreThan(now) },
-        order: { id: 'ASC' },
-        take: RESUME_BATCH,
-      });
+      const held = await repo
+        .createQueryBuilder('d')
+        .select(['d.id', 'd.attempts'])
+        .where('d.destination_id = :destinationId', { destinationId })
+        .andWhere('d.status IN (:...undelivered)', { undelivered: UNDELIVERED })
+        .andWhere('d.claim_token IS NULL')
+        .andWhere('d.id > :after', { after })
+        .orderBy('d.id', 'ASC')
+        .limit(RESUME_BATCH)
+        .getMany();
       if (!held.length) return;
+      after = held[held.length - 1].id;
       await repo.update({ id: In(held.map((d) => d.id)) }, { nextAttemptAt: now });
-      await this.queue.enqueue(
-        held.map((d) => ({
-          deliveryId: d.id,
-          attempt: d.attempts,
-          jobIdSuffix: `r${now.getTime()}`,
+      const byAttempt = new Map<number, string[]>();
+      for (const d of held) byAttempt.set(d.attempts, [...(byAttempt.get(d.attempts) ?? []), d.id]);
+      await this.queue.enqueueForDestinations(
+        [...byAttempt].map(([attempt, deliveryIds]) => ({
+          jobId: `r${now.getTime()}d${destinationId}a${attempt}i${deliveryIds[0]}`,
+          destinationId,
+          deliveryIds,
+          attempt,
         })),
       );
       if (held.length < RESUME_BATCH) return;

@@ -6,7 +6,9 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In, IsNull } from 'typeorm';
+import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
+import { DestinationHealthService } from './destination-health.service';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { AuditEventDelivery } from './delivery.entity';
 import { deliveryJobId, DeliveryQueue } from './delivery-queue';
@@ -34,6 +36,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
     private readonly fanOut: FanOutService,
     private readonly queue: DeliveryQueue,
+    private readonly health: DestinationHealthService,
   ) {
     this.loop = new WorkerLoop(
       'Sweep',
@@ -49,6 +52,42 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.loop.stop();
+  }
+
+  /**
+   * A circuit whose probe is overdue (its probe job was lost, or its candidate delivery is done):
+   * a probe job for one of its held deliveries, so held work never waits on a job nobody has.
+   */
+  private async probeOverdueCircuits(before: Date): Promise<number> {
+    const overdue = await this.db
+      .getRepository(ExternalAuditEventDestination)
+      .createQueryBuilder('dest')
+      .select(['dest.id', 'dest.circuitRetryAt'])
+      .where('dest.active = :active', { active: true })
+      .andWhere('dest.circuit_retry_at < :before', { before })
+      .limit(BATCH)
+      .getMany();
+    let probes = 0;
+    for (const destination of overdue) {
+      const candidate = await this.db.getRepository(AuditEventDelivery).findOne({
+        select: { id: true, attempts: true },
+        where: {
+          destinationId: destination.id,
+          status: In(['pending', 'failed']),
+          claimToken: IsNull(),
+        },
+        order: { id: 'ASC' },
+      });
+      if (!candidate) continue;
+      await this.health.enqueueProbe(
+        destination.id,
+        candidate.id,
+        candidate.attempts,
+        destination.circuitRetryAt!,
+      );
+      probes++;
+    }
+    return probes;
   }
 
   /** One pass; returns what it did. */
@@ -72,6 +111,8 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         .select(['d.id', 'd.attempts', 'd.jobId'])
         .where('d.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
         .andWhere('dest.active = :active', { active: true })
+        // Held behind an open circuit: no jobs on purpose (the probe and `resume` send them).
+        .andWhere('dest.circuit_retry_at IS NULL')
         .andWhere('(d.next_attempt_at IS NULL OR d.next_attempt_at < :before)', { before })
         .andWhere('d.id > :after', { after })
         .orderBy('d.id', 'ASC')
@@ -94,6 +135,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       }
       if (due.length < BATCH) break;
     }
+    requeued += await this.probeOverdueCircuits(before);
     return { fannedOut, requeued };
   }
 }
