@@ -16,6 +16,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AuditEventsService } from '../src/audit-event-streaming';
 import { createApp } from '../src/bootstrap';
 import { configFromEnv } from '../src/reference-host/config';
+import { DeliveryQueue } from '../src/audit-event-streaming/streaming/delivery-queue';
 import { nowMs, round, runConcurrently, runPaced, serve, summarize } from './common';
 import { BENCH_INSERT_TABLE, insertRow } from './floors';
 import { summarizeProfile, CpuProfile } from './profile';
@@ -69,6 +70,9 @@ let db: DataSource;
 const groups = new Map<string, { id: number; path: string }>();
 let profiler: Session | null = null;
 const adminToken = process.env.ADMIN_TOKEN!;
+/** Delivery jobs that failed (threw) or stalled in this process, by reason, since the last read. */
+let jobFailures: Record<string, number> = {};
+const jobFailed = (reason: string) => (jobFailures[reason] = (jobFailures[reason] ?? 0) + 1);
 
 async function api(path: string, body: unknown): Promise<any> {
   const res = await fetch(`${url}${path}`, {
@@ -94,6 +98,118 @@ async function createGroup(path: string, destinationUrls: string[]): Promise<voi
     if (errors.length) throw new Error(`destination: ${errors.join(', ')}`);
   }
   groups.set(path, { id: group.id, path: group.full_path });
+}
+
+/** A GraphQL call that answers the parsed response, errors included (never throws on them). */
+async function gql(query: string, variables: Record<string, unknown>): Promise<any> {
+  const res = await fetch(`${url}/api/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'PRIVATE-TOKEN': adminToken },
+    body: JSON.stringify({ query, variables }),
+  });
+  return res.json();
+}
+
+/** The errors of a GraphQL answer and of its mutation payload, as one string ('' when none). */
+function gqlErrors(res: any, field: string): string {
+  const top = (res?.errors ?? []).map((e: { message?: string }) => e.message ?? String(e));
+  const payload = res?.data?.[field]?.errors ?? [];
+  return [...top, ...payload].join('; ');
+}
+
+const BATCH_FIELDS = 'batchFormat batchMaxEvents batchMaxBytes batchMaxWaitMs';
+
+/** A batch destination as the bench asks for it, and what the API answered. */
+interface BatchDestinationSpec {
+  /** Receiver path, e.g. `/batch-one`. */
+  path: string;
+  format: 'NDJSON' | 'SPLUNK_HEC';
+  /** `create`: all batch fields on the create mutation; `update`: created plain, then updated. */
+  via: 'create' | 'update';
+}
+
+/**
+ * Creates a destination with batch fields (or creates it plain and sets them with the update
+ * mutation), adds a custom header, and answers what the receiver should check. Reads the batch
+ * fields back when the type exposes them (`settings` is null when it does not).
+ */
+async function createBatchDestination(
+  groupPath: string,
+  receiver: string,
+  spec: BatchDestinationSpec,
+  batch: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const fields = { batchFormat: spec.format, ...batch };
+  const create = (withBatchFields: boolean) =>
+    gql(
+      `mutation($input: ExternalAuditEventDestinationCreateInput!) {
+        externalAuditEventDestinationCreate(input: $input) {
+          errors externalAuditEventDestination {
+            id verificationToken signingSecret ${withBatchFields ? BATCH_FIELDS : ''}
+          }
+        }
+      }`,
+      {
+        input: {
+          groupPath,
+          destinationUrl: `${receiver}${spec.path}`,
+          ...(spec.via === 'create' ? fields : {}),
+        },
+      },
+    );
+  let exposed = true;
+  let res = await create(true);
+  // The type may take the batch fields as input without exposing them: ask again without them.
+  if (res.errors && /Cannot query field "batch/.test(gqlErrors(res, 'x'))) {
+    exposed = false;
+    res = await create(false);
+  }
+  let errors = gqlErrors(res, 'externalAuditEventDestinationCreate');
+  if (errors) throw new Error(`create ${spec.path}: ${errors}`);
+  let dest = res.data.externalAuditEventDestinationCreate.externalAuditEventDestination;
+  if (spec.via === 'update') {
+    res = await gql(
+      `mutation($input: ExternalAuditEventDestinationUpdateInput!) {
+        externalAuditEventDestinationUpdate(input: $input) {
+          errors externalAuditEventDestination { id ${exposed ? BATCH_FIELDS : ''} }
+        }
+      }`,
+      { input: { id: dest.id, ...fields } },
+    );
+    errors = gqlErrors(res, 'externalAuditEventDestinationUpdate');
+    if (errors) throw new Error(`update ${spec.path}: ${errors}`);
+    dest = {
+      ...dest,
+      ...res.data.externalAuditEventDestinationUpdate.externalAuditEventDestination,
+    };
+  }
+  const header = { key: 'X-Bench-Destination', value: spec.path };
+  res = await gql(
+    `mutation($input: AuditEventsStreamingHeadersCreateInput!) {
+      auditEventsStreamingHeadersCreate(input: $input) { errors }
+    }`,
+    { input: { destinationId: dest.id, ...header } },
+  );
+  errors = gqlErrors(res, 'auditEventsStreamingHeadersCreate');
+  if (errors) throw new Error(`header ${spec.path}: ${errors}`);
+  return {
+    path: spec.path,
+    format: spec.format,
+    via: spec.via,
+    id: dest.id,
+    numericId: Number(/(\d+)$/.exec(String(dest.id))?.[1]),
+    token: dest.verificationToken,
+    secrets: [dest.signingSecret],
+    header,
+    settings: exposed
+      ? {
+          batchFormat: dest.batchFormat,
+          batchMaxEvents: dest.batchMaxEvents,
+          batchMaxBytes: dest.batchMaxBytes,
+          batchMaxWaitMs: dest.batchMaxWaitMs,
+        }
+      : null,
+  };
 }
 
 function record(groupPath: string): () => Promise<number> {
@@ -122,6 +238,15 @@ serve({
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     audit = app.get(AuditEventsService);
     db = app.get<DataSource>(getDataSourceToken());
+    // A job that throws leaves its claimed deliveries to the lease and the sweeper: count them.
+    const queue = app.get(DeliveryQueue, { strict: false }).queue;
+    queue.on('failed', (_job, err: Error) =>
+      jobFailed(`failed: ${String(err?.message).slice(0, 160)}`),
+    );
+    queue.on('stalled', () => jobFailed('stalled'));
+    queue.on('error', (err: Error) =>
+      jobFailed(`queue error: ${String(err?.message).slice(0, 160)}`),
+    );
     return { pid: process.pid };
   },
   setup: async (m) => {
@@ -133,6 +258,70 @@ serve({
     );
     await createGroup('bench-none', []);
     return { groups: Object.fromEntries(groups) };
+  },
+  /**
+   * Groups with batch destinations (`groups`: path to destination specs). Throws when the API
+   * refuses the batch fields (batch mode not built), before anything is created for the first.
+   */
+  setupBatch: async (m) => {
+    const receiver = String(m.receiverUrl);
+    const batch = m.batch as Record<string, unknown>;
+    const created: Record<string, unknown>[] = [];
+    for (const [path, specs] of Object.entries(
+      m.groups as Record<string, BatchDestinationSpec[]>,
+    )) {
+      const group = await api('/api/v4/groups', { name: path, path, visibility: 'private' });
+      for (const spec of specs)
+        created.push(await createBatchDestination(path, receiver, spec, batch));
+      groups.set(path, { id: group.id, path: group.full_path });
+    }
+    return { destinations: created };
+  },
+  /**
+   * What the API says about batch settings: the defaults of a destination created with only
+   * `batchFormat`, and whether out-of-range values are refused (each probe on its own group).
+   */
+  batchApiChecks: async (m) => {
+    const receiver = String(m.receiverUrl);
+    await api('/api/v4/groups', {
+      name: 'bench-batch-api',
+      path: 'bench-batch-api',
+      visibility: 'private',
+    });
+    const tryCreate = async (name: string, fields: Record<string, unknown>) => {
+      const res = await gql(
+        `mutation($input: ExternalAuditEventDestinationCreateInput!) {
+          externalAuditEventDestinationCreate(input: $input) {
+            errors externalAuditEventDestination { id ${BATCH_FIELDS} }
+          }
+        }`,
+        {
+          input: {
+            groupPath: 'bench-batch-api',
+            destinationUrl: `${receiver}/batch-api-${name}`,
+            ...fields,
+          },
+        },
+      );
+      const errors = gqlErrors(res, 'externalAuditEventDestinationCreate');
+      return {
+        accepted: !errors,
+        errors: errors || undefined,
+        settings: res?.data?.externalAuditEventDestinationCreate?.externalAuditEventDestination,
+      };
+    };
+    return {
+      plain: await tryCreate('plain', {}),
+      defaults: await tryCreate('defaults', { batchFormat: 'NDJSON' }),
+      maxEvents1001: await tryCreate('events-1001', {
+        batchFormat: 'NDJSON',
+        batchMaxEvents: 1001,
+      }),
+      maxEvents0: await tryCreate('events-0', { batchFormat: 'NDJSON', batchMaxEvents: 0 }),
+      maxWait60001: await tryCreate('wait-60001', { batchFormat: 'NDJSON', batchMaxWaitMs: 60001 }),
+      maxWaitNegative: await tryCreate('wait-neg', { batchFormat: 'NDJSON', batchMaxWaitMs: -1 }),
+      maxBytes0: await tryCreate('bytes-0', { batchFormat: 'NDJSON', batchMaxBytes: 0 }),
+    };
   },
   /** Records `n` events, `concurrency` calls in flight; answers when every record() returned. */
   record: async (m) => {
@@ -166,16 +355,64 @@ serve({
     await pool.end();
     return { n, insert: summarize(latencies) };
   },
+  /** Delivery job failures since the last call (and resets them). */
+  jobFailures: () => {
+    const out = jobFailures;
+    jobFailures = {};
+    return { failures: out };
+  },
   countersReset: () => {
     sql.clear();
     redis.clear();
     return {};
   },
   counters: () => ({ sql: snapshot(sql), redis: snapshot(redis) }),
-  deliveries: async () => ({
+  /**
+   * Deliveries by status: all of them, or those of `destinationIds` (numeric), then also by the
+   * last answer (status code, start of the error).
+   */
+  deliveries: async (m) => ({
+    rows: Array.isArray(m.destinationIds)
+      ? await db.query(
+          `SELECT status, count(*)::int AS n, sum(attempts)::int AS attempts,
+                  last_status_code AS "lastStatusCode", left(last_error, 120) AS "lastError"
+             FROM audit_events_streaming_deliveries WHERE destination_id = ANY($1::int[])
+            GROUP BY status, last_status_code, left(last_error, 120) ORDER BY status`,
+          [m.destinationIds],
+        )
+      : await db.query(
+          `SELECT status, count(*)::int AS n, sum(attempts)::int AS attempts
+             FROM audit_events_streaming_deliveries GROUP BY status ORDER BY status`,
+        ),
+  }),
+  /**
+   * The delivery log of `destinationIds` by answer, in 5-second windows from `since` (epoch ms):
+   * when attempts were made and what came back.
+   */
+  attempts: async (m) => ({
     rows: await db.query(
-      `SELECT status, count(*)::int AS n, sum(attempts)::int AS attempts
-         FROM audit_events_streaming_deliveries GROUP BY status ORDER BY status`,
+      `SELECT (floor((extract(epoch FROM a.created_at) * 1000 - $2::float8) / 5000) * 5)::int AS "fromS",
+              a.status_code AS "statusCode", left(a.error, 100) AS error, count(*)::int AS n,
+              count(DISTINCT a.delivery_id)::int AS deliveries
+         FROM audit_events_streaming_delivery_attempts a
+         JOIN audit_events_streaming_deliveries d ON d.id = a.delivery_id
+        WHERE d.destination_id = ANY($1::int[])
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [m.destinationIds, Number(m.since)],
+    ),
+  }),
+  /** Every logged attempt of these audit events to `destinationIds`, ms from `since`. */
+  attemptsOf: async (m) => ({
+    rows: await db.query(
+      `SELECT d.audit_event_id AS "eventId", d.id AS "deliveryId", d.status, d.attempts,
+              a.attempt_number AS "attempt", a.status_code AS "statusCode",
+              left(a.error, 60) AS error,
+              round(extract(epoch FROM a.created_at) * 1000 - $3::float8)::int AS "atMs"
+         FROM audit_events_streaming_deliveries d
+         LEFT JOIN audit_events_streaming_delivery_attempts a ON a.delivery_id = d.id
+        WHERE d.destination_id = ANY($1::int[]) AND d.audit_event_id = ANY($2::bigint[])
+        ORDER BY d.audit_event_id, a.created_at`,
+      [m.destinationIds, m.eventIds, Number(m.since)],
     ),
   }),
   profileStart: async () => {

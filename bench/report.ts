@@ -14,9 +14,11 @@ export interface BenchResults {
   gitlabStyle: { dest1: Throughput; dest5: Throughput };
   ours: {
     perEvent: { dest1: Throughput & { recordSeconds: number }; dest5: Throughput };
-    /** Batch mode is being built; its slot stays empty until it is measured. */
-    batch: { status: 'not built'; dest1: null; dest5: null };
+    /** Batch mode: `not built` (the API refused the batch fields) keeps the slots empty. */
+    batch: BatchResults;
   };
+  /** The backlog phase again with the destination in batch mode (NDJSON); null: not measured. */
+  backlogBatch?: BatchBacklog | null;
   backlog: {
     events: number;
     recordSeconds: number;
@@ -64,6 +66,102 @@ export interface BenchResults {
     oursVsSmallerFloor: number;
     recordP99VsInsertP99: number;
     rssFlat: boolean;
+    /** Batch mode (NDJSON) events/s over the INSERT floor; null when not measured. */
+    batch1VsInsert?: number | null;
+    batch5VsInsert?: number | null;
+    /** Batch backlog events/s once deliveries flow, and for the whole drain, over the POST floor. */
+    batchBacklogFlowVsPost?: number | null;
+    batchBacklogDrainVsPost?: number | null;
+  };
+}
+
+/** What the receiver saw of batch requests in one phase (receiver.ts `BatchStats`). */
+export interface ReceiverBatchStats {
+  requests: number;
+  events: number;
+  maxEvents: number;
+  maxBytes: number;
+  sizes: Record<string, number>;
+  byContentType: Record<string, number>;
+  /** Failed checks by kind (framing, count header, token, signature, repeats...). */
+  problems: Record<string, number>;
+  examples: string[];
+  /**
+   * The first 200 batch requests: [ms since the reset, events, repeats among them, first id,
+   * age of the oldest event in ms].
+   */
+  timeline: [number, number, number, string, number][];
+  /** The first 20 events received again: when first and again, ms since the phase began. */
+  repeatedIds: { id: string; firstMs: number; againMs: number }[];
+}
+
+/** One batch-mode phase, record() to received. */
+export interface BatchPhase extends Partial<Throughput> {
+  status: 'measured' | 'failed';
+  error?: string;
+  format: 'NDJSON' | 'SPLUNK_HEC';
+  destinations: number;
+  recordSeconds?: number;
+  /** Requests and events (repeats included) the receiver got, and what it found in them. */
+  requests: number;
+  receivedEvents: number;
+  eventsPerRequest: number;
+  receiver: ReceiverBatchStats;
+  /** Delivery rows of the phase's destinations by status, after it. */
+  deliveriesAfter: unknown[];
+  /** Delivery jobs that threw or stalled in the host during the phase, by reason. */
+  jobFailures: Record<string, number>;
+}
+
+export interface BatchResults {
+  status: 'measured' | 'not built' | 'failed';
+  error?: string;
+  settings?: { batchMaxEvents: number; batchMaxWaitMs: number };
+  /** The destinations as created (batch settings read back; tokens and secrets left out). */
+  destinations?: unknown[];
+  /** Defaults and range checks of the batch fields, as the API answered them. */
+  apiChecks?: unknown;
+  dest1: BatchPhase | null;
+  dest5: BatchPhase | null;
+  splunkHec1?: BatchPhase | null;
+  /** SQL statements and Redis commands per event in the NDJSON 1-destination phase. */
+  cost?: {
+    sqlStatements: number;
+    redisCommands: number;
+    sql: Record<string, number>;
+    redis: Record<string, number>;
+  } | null;
+}
+
+export interface BatchBacklog {
+  status: 'measured' | 'failed';
+  error?: string;
+  format: 'NDJSON';
+  events: number;
+  recordSeconds: number;
+  drainSeconds: number;
+  firstDeliverySeconds: number;
+  drainEventsPerSec: number;
+  flowEventsPerSec: number;
+  circuitProbeMs: number | null;
+  requests: number;
+  eventsPerRequest: number;
+  receiver: ReceiverBatchStats;
+  deliveriesBeforeUp: unknown[];
+  deliveriesAfterDrain: unknown[];
+  /** The receiver and the delivery rows a few seconds after the drain (repeats, leftovers). */
+  later?: {
+    afterMs: number;
+    requests: number;
+    receivedEvents: number;
+    problems: Record<string, number>;
+    /** Delivery jobs that threw or stalled in the host during the whole phase, by reason. */
+    jobFailures: Record<string, number>;
+    deliveries: unknown[];
+    /** The delivery log by 5 s window from the receiver's return (`fromS`) and answer. */
+    attempts: unknown[];
+    /** Every logged attempt of the first few events received twice (ms from the return). */
+    attemptsOfRepeated: unknown[];
   };
 }
 
@@ -119,24 +217,51 @@ function rows(r: BenchResults): Row[] {
       eventsPerSec: t(r.ours.perEvent.dest5),
       note: 'record() to received x5',
     },
-    { label: 'ours, batch, 1 destination', kind: 'missing', eventsPerSec: null, note: 'not built' },
-    {
-      label: 'ours, batch, 5 destinations',
-      kind: 'missing',
-      eventsPerSec: null,
-      note: 'not built',
-    },
+    batchRow('ours, batch NDJSON, 1 destination', r.ours.batch, r.ours.batch.dest1),
+    batchRow('ours, batch NDJSON, 5 destinations', r.ours.batch, r.ours.batch.dest5),
+    batchRow('ours, batch Splunk HEC, 1 destination', r.ours.batch, r.ours.batch.splunkHec1),
     {
       label: 'ours, backlog drain, 1 destination',
       kind: 'backlog',
       eventsPerSec: r.backlog.drainEventsPerSec,
       note: `${r.backlog.events} events after outage`,
     },
+    r.backlogBatch?.status === 'measured'
+      ? {
+          label: 'ours, backlog drain, batch NDJSON',
+          kind: 'backlog',
+          eventsPerSec: r.backlogBatch.drainEventsPerSec,
+          note: `${r.backlogBatch.events} events; ${fmt(r.backlogBatch.flowEventsPerSec)}/s flowing`,
+        }
+      : {
+          label: 'ours, backlog drain, batch NDJSON',
+          kind: 'missing',
+          eventsPerSec: null,
+          note: r.backlogBatch?.status ?? r.ours.batch.status,
+        },
   ];
 }
 
+function batchRow(label: string, batch: BatchResults, phase: BatchPhase | null | undefined): Row {
+  if (phase?.status === 'measured' && phase.eventsPerSec)
+    return {
+      label,
+      kind: 'ours',
+      eventsPerSec: phase.eventsPerSec,
+      note: `${phase.requests} requests, ${phase.eventsPerRequest} ev/request`,
+    };
+  return { label, kind: 'missing', eventsPerSec: null, note: phase?.status ?? batch.status };
+}
+
+/** Failed receiver checks of a batch phase, one string ('' when none). */
+function problems(stats: ReceiverBatchStats | undefined): string {
+  return Object.entries(stats?.problems ?? {})
+    .map(([k, v]) => `${k} x${v}`)
+    .join(', ');
+}
+
 const fmt = (n: number | null) =>
-  n == null ? 'not built' : n >= 100 ? Math.round(n).toString() : n.toFixed(1);
+  n == null ? '-' : n >= 100 ? Math.round(n).toString() : n.toFixed(1);
 const ms = (l: LatencySummary) => `p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms`;
 const mark = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 
@@ -148,6 +273,15 @@ export function targetLines(r: BenchResults): string[] {
     `ours 1 dest / min(INSERT, POST floor) = ${q.oursVsSmallerFloor}x (target >= 0.5x): ${mark(q.oursVsSmallerFloor >= 0.5)}`,
     `record() p99 streaming on / bare INSERT p99 = ${q.recordP99VsInsertP99}x (target <= 1.5x): ${mark(q.recordP99VsInsertP99 <= 1.5)}`,
     `worker RSS flat within 10% over the second half: window medians ${Math.min(...m.windowMediansMb)}-${Math.max(...m.windowMediansMb)} MB (${m.medianSpreadPct}%; raw samples ${m.minMb}-${m.maxMb} MB): ${mark(q.rssFlat)}`,
+    q.batch1VsInsert != null
+      ? `ours batch (NDJSON) 1 dest / INSERT floor = ${q.batch1VsInsert}x (target >= 0.9x): ${mark(q.batch1VsInsert >= 0.9)}`
+      : `ours batch 1 dest / INSERT floor (target >= 0.9x): ${r.ours.batch.dest1?.status ?? r.ours.batch.status}`,
+    q.batch5VsInsert != null
+      ? `ours batch (NDJSON) 5 dest / INSERT floor = ${q.batch5VsInsert}x (target >= 0.7x): ${mark(q.batch5VsInsert >= 0.7)}`
+      : `ours batch 5 dest / INSERT floor (target >= 0.7x): ${r.ours.batch.dest5?.status ?? r.ours.batch.status}`,
+    q.batchBacklogFlowVsPost != null
+      ? `batch backlog drain once flowing / POST floor = ${q.batchBacklogFlowVsPost}x (target >= 5x): ${mark(q.batchBacklogFlowVsPost >= 5)}; whole drain incl. the circuit probe wait ${q.batchBacklogDrainVsPost}x`
+      : `batch backlog drain / POST floor (target >= 5x): ${r.backlogBatch?.status ?? r.ours.batch.status}`,
   ];
 }
 
@@ -172,6 +306,38 @@ export function printTable(r: BenchResults): void {
   out.push(
     `backlog: ${r.backlog.events} recorded in ${r.backlog.recordSeconds.toFixed(1)} s while down; drained ${r.backlog.drainSeconds.toFixed(1)} s after the receiver came back (first delivery after ${r.backlog.firstDeliverySeconds.toFixed(1)} s, circuit probe ${r.backlog.circuitProbeMs ?? 'default 60000'} ms; ${fmt(r.backlog.flowEventsPerSec)} events/s once flowing)`,
   );
+  const b = r.ours.batch;
+  if (b.status === 'measured') {
+    out.push(
+      `batch mode: batchMaxEvents ${b.settings?.batchMaxEvents}, batchMaxWaitMs ${b.settings?.batchMaxWaitMs}`,
+    );
+    for (const [name, phase] of [
+      ['NDJSON, 1 dest', b.dest1],
+      ['NDJSON, 5 dest', b.dest5],
+      ['Splunk HEC, 1 dest', b.splunkHec1],
+    ] as const) {
+      if (!phase) continue;
+      const p = problems(phase.receiver);
+      out.push(
+        `  ${name.padEnd(20)} ${phase.status}${phase.error ? ` (${phase.error})` : ''}: ${phase.requests} requests, ${phase.receivedEvents} events (max ${phase.receiver?.maxEvents ?? '?'} per request, ${phase.receiver?.maxBytes ?? '?'} bytes); receiver checks: ${p || 'all passed'}`,
+      );
+    }
+    if (b.cost)
+      out.push(
+        `  per event (NDJSON, 1 dest): ${b.cost.sqlStatements} SQL statements, ${b.cost.redisCommands} Redis commands`,
+      );
+  } else {
+    out.push(
+      `batch mode: ${b.status}${b.error ? ` (${b.error.split('\n')[0].slice(0, 200)})` : ''}`,
+    );
+  }
+  const bb = r.backlogBatch;
+  if (bb)
+    out.push(
+      bb.status === 'measured'
+        ? `backlog, batch NDJSON: ${bb.events} recorded in ${bb.recordSeconds.toFixed(1)} s while down; drained ${bb.drainSeconds.toFixed(1)} s after the receiver came back (first delivery after ${bb.firstDeliverySeconds.toFixed(1)} s; ${fmt(bb.flowEventsPerSec)} events/s once flowing) in ${bb.requests} requests (${bb.eventsPerRequest} ev/request); receiver checks: ${problems(bb.receiver) || 'all passed'}`
+        : `backlog, batch NDJSON: ${bb.status}${bb.error ? ` (${bb.error})` : ''}`,
+    );
   out.push(`worker (APP_ROLE=all) peak RSS ${r.memory.peakRssMb} MB`);
   if (r.perEventCost)
     out.push(
@@ -234,7 +400,7 @@ export function renderSvg(r: BenchResults): string {
     if (row.eventsPerSec == null) {
       parts.push(
         `<rect x="${left}" y="${y}" width="${plotW}" height="${barH}" fill="none" stroke="#bbb" stroke-dasharray="4 3"/>`,
-        `<text x="${left + 8}" y="${y + 13}" fill="#888" font-style="italic">not built (batch mode is being built)</text>`,
+        `<text x="${left + 8}" y="${y + 13}" fill="#888" font-style="italic">${esc(row.note === 'not built' ? 'not built (batch mode is being built)' : row.note)}</text>`,
       );
       return;
     }

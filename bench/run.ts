@@ -22,7 +22,42 @@ import {
 } from './common';
 import { bullFloor, gitlabStyle, insertFloor, postFloor, Throughput } from './floors';
 import type { ProfileSummary } from './profile';
-import { printTable, renderSvg, rssTrend, BenchResults } from './report';
+import {
+  printTable,
+  renderSvg,
+  rssTrend,
+  BatchBacklog,
+  BatchPhase,
+  BatchResults,
+  BenchResults,
+  ReceiverBatchStats,
+} from './report';
+
+/** Batch settings of the throughput and backlog phases (batchMaxBytes: the default, 1 MiB). */
+const BATCH_MAX_EVENTS = 500;
+const BATCH_MAX_WAIT_MS = 200;
+
+/** A batch destination as host.ts's setupBatch answers it. */
+interface CreatedBatchDestination {
+  path: string;
+  format: 'NDJSON' | 'SPLUNK_HEC';
+  via: 'create' | 'update';
+  id: string;
+  numericId: number;
+  token: string;
+  secrets: string[];
+  header: { key: string; value: string };
+  settings: Record<string, unknown> | null;
+}
+
+type ReceiverStats = Message & {
+  unique: number;
+  total: number;
+  events: number;
+  stray: number;
+  latency: LatencySummary;
+  batch: ReceiverBatchStats;
+};
 
 /** The repository root: the nearest ancestor holding package.json and bench/. */
 function repoRoot(): string {
@@ -114,6 +149,15 @@ function total(counts: Record<string, number>, skip: RegExp = /^$/): number {
     .reduce((s, [, v]) => s + v, 0);
 }
 
+/** `value(phase)` rounded, or null when the phase was not measured. */
+function ratio<T extends { status: string }>(
+  phase: T | null | undefined,
+  value: (p: T) => number,
+  digits = 2,
+): number | null {
+  return phase?.status === 'measured' ? round(value(phase), digits) : null;
+}
+
 async function main(): Promise<void> {
   const root = repoRoot();
   const s: BenchSettings = settingsFromEnv(
@@ -155,7 +199,8 @@ async function main(): Promise<void> {
   try {
     const { port } = await receiver.rpc.call<{ port: number }>('start');
     const recv = `http://127.0.0.1:${port}`;
-    const reset = (trackLatency = false) => receiver.rpc.call('reset', { trackLatency });
+    const reset = (trackLatency = false, only = '') =>
+      receiver.rpc.call('reset', { trackLatency, only });
     const awaitReceived = (target: number, timeoutMs = 60_000 + target * 50) =>
       receiver.rpc.call<
         Message & { reached: boolean; at: number; firstAt: number; unique: number }
@@ -268,6 +313,150 @@ async function main(): Promise<void> {
       }
     }
 
+    // --- ours, batch mode ----------------------------------------------------------------------
+    const batch: BatchResults = { status: 'not built', dest1: null, dest5: null, splunkHec1: null };
+    const batchDests: CreatedBatchDestination[] = [];
+    log('ours, batch mode: creating batch destinations');
+    try {
+      const nd = (path: string) => ({ path, format: 'NDJSON', via: 'create' });
+      const setup = await h.call<Message & { destinations: CreatedBatchDestination[] }>(
+        'setupBatch',
+        {
+          receiverUrl: recv,
+          batch: { batchMaxEvents: BATCH_MAX_EVENTS, batchMaxWaitMs: BATCH_MAX_WAIT_MS },
+          groups: {
+            'bench-batch-one': [nd('/batch-one')],
+            'bench-batch-five': [1, 2, 3, 4, 5].map((i) => nd(`/batch-five-${i}`)),
+            // Created plain, switched to Splunk HEC by the update mutation.
+            'bench-batch-hec': [{ path: '/batch-hec', format: 'SPLUNK_HEC', via: 'update' }],
+            'bench-batch-backlog': [nd('/batch-backlog')],
+          },
+        },
+      );
+      batchDests.push(...setup.destinations);
+      for (const d of batchDests)
+        await receiver.rpc.call('expect', {
+          path: d.path,
+          format: d.format,
+          token: d.token,
+          secrets: d.secrets,
+          // The limits as the API read them back (what the destination was created with).
+          maxEvents: Number(d.settings?.batchMaxEvents ?? BATCH_MAX_EVENTS),
+          maxBytes: Number(d.settings?.batchMaxBytes ?? 1048576),
+          maxWaitMs: Number(d.settings?.batchMaxWaitMs ?? BATCH_MAX_WAIT_MS),
+        });
+      batch.status = 'measured';
+      batch.settings = { batchMaxEvents: BATCH_MAX_EVENTS, batchMaxWaitMs: BATCH_MAX_WAIT_MS };
+      batch.destinations = batchDests.map(({ path, format, via, id, settings }) => ({
+        path,
+        format,
+        via,
+        id,
+        settings,
+      }));
+      batch.apiChecks = await h
+        .call('batchApiChecks', { receiverUrl: recv })
+        .then(({ id: _id, ...checks }) => checks)
+        .catch((err: Error) => ({ error: err.message }));
+    } catch (err) {
+      batch.error = (err as Error).message;
+      log(`ours, batch mode: not built (${batch.error.split('\n')[0].slice(0, 200)})`);
+    }
+    const destIds = (prefix: string) =>
+      batchDests.filter((d) => d.path.startsWith(prefix)).map((d) => d.numericId);
+
+    /**
+     * One batch phase: `n` events recorded into `group`, until the receiver has every (event,
+     * destination) on the paths under `prefix`. A phase that fails is reported, not fatal.
+     */
+    const batchPhase = async (
+      format: 'NDJSON' | 'SPLUNK_HEC',
+      group: string,
+      prefix: string,
+      dest: number,
+      n: number,
+      counting = false,
+    ): Promise<BatchPhase> => {
+      log(`ours, batch mode (${format}), ${dest} destination(s): ${n} events`);
+      await reset(false, prefix);
+      await h.call('jobFailures');
+      if (counting) await h.call('countersReset');
+      const started = nowMs();
+      const received = awaitReceived(n * dest, 30_000 + n * dest * 10);
+      const phase: Partial<BatchPhase> = { format, destinations: dest };
+      try {
+        const rec = await h.call<Message & { seconds: number }>('record', {
+          group,
+          n,
+          concurrency: s.recordConcurrency,
+        });
+        phase.recordSeconds = rec.seconds;
+        const done = await received;
+        if (!done.reached)
+          throw new Error(`receiver got ${done.unique} of ${n * dest} (event, destination)`);
+        const seconds = (done.at - started) / 1000;
+        Object.assign(phase, {
+          status: 'measured',
+          events: n,
+          seconds,
+          eventsPerSec: n / seconds,
+          deliveries: n * dest,
+        });
+      } catch (err) {
+        phase.status = 'failed';
+        phase.error = (err as Error).message;
+        log(`  failed: ${phase.error}`);
+      }
+      await sleep(BATCH_MAX_WAIT_MS + 300); // late or repeated requests, the last settle updates
+      const stats = await receiver.rpc.call<ReceiverStats>('stats');
+      const deliveries = await h.call<Message & { rows: unknown[] }>('deliveries', {
+        destinationIds: destIds(prefix),
+      });
+      return {
+        ...(phase as BatchPhase),
+        requests: stats.total,
+        receivedEvents: stats.events,
+        eventsPerRequest: round(stats.events / Math.max(1, stats.total), 1),
+        receiver: stats.batch,
+        deliveriesAfter: deliveries.rows,
+        jobFailures: (await h.call<Message & { failures: Record<string, number> }>('jobFailures'))
+          .failures,
+      };
+    };
+
+    if (batch.status === 'measured') {
+      log('ours, batch mode: warm-up');
+      await reset(false, '/batch-one');
+      await h.call('record', {
+        group: 'bench-batch-one',
+        n: warm,
+        concurrency: s.recordConcurrency,
+      });
+      const warmed = await awaitReceived(warm, 30_000);
+      if (!warmed.reached) log(`  warm-up: receiver got ${warmed.unique} of ${warm}`);
+      batch.dest1 = await batchPhase('NDJSON', 'bench-batch-one', '/batch-one', 1, s.oursN, true);
+      const c = await h.call<
+        Message & { sql: Record<string, number>; redis: Record<string, number> }
+      >('counters');
+      // Warm-up and phase events both went through; the phase's n is what the counters saw.
+      batch.cost = {
+        sqlStatements: round(total(c.sql) / s.oursN, 2),
+        redisCommands: round(total(c.redis, /^(brpoplpush|bzpopmin|blmove)$/i) / s.oursN, 2),
+        sql: perEvent(c.sql, s.oursN),
+        redis: perEvent(c.redis, s.oursN),
+      };
+      batch.dest5 = await batchPhase('NDJSON', 'bench-batch-five', '/batch-five-', 5, s.fiveDestN);
+      batch.splunkHec1 = await batchPhase(
+        'SPLUNK_HEC',
+        'bench-batch-hec',
+        '/batch-hec',
+        1,
+        s.oursN,
+      );
+      if ([batch.dest1, batch.dest5, batch.splunkHec1].some((p) => p?.status !== 'measured'))
+        batch.status = 'failed';
+    }
+
     // --- latency at a quarter of measured capacity --------------------------------------------
     const rate = Math.max(1, round(ours[1].eventsPerSec / 4));
     log(`latency at ${rate} events/s for ${s.latencyMs} ms`);
@@ -308,6 +497,77 @@ async function main(): Promise<void> {
     await sleep(500);
     const afterDrain = await h.call<Message & { rows: unknown[] }>('deliveries');
 
+    // --- backlog again, the destination in batch mode ------------------------------------------
+    let backlogBatch: BatchBacklog | null = null;
+    if (batchDests.length) {
+      log(`backlog, batch mode (NDJSON): ${s.backlogN} events while the receiver is down`);
+      await receiver.rpc.call('down');
+      await reset(false, '/batch-backlog');
+      await h.call('jobFailures');
+      const ids = { destinationIds: destIds('/batch-backlog') };
+      const rec = await h.call<Message & { seconds: number }>('record', {
+        group: 'bench-batch-backlog',
+        n: s.backlogN,
+        concurrency: s.recordConcurrency,
+      });
+      const before = await h.call<Message & { rows: unknown[] }>('deliveries', ids);
+      await receiver.rpc.call('up');
+      const up = nowMs();
+      log('backlog, batch mode: receiver is back, draining');
+      const done = await awaitReceived(s.backlogN, 120_000 + s.backlogN * 10);
+      await sleep(BATCH_MAX_WAIT_MS + 300);
+      const stats = await receiver.rpc.call<ReceiverStats>('stats');
+      const after = await h.call<Message & { rows: unknown[] }>('deliveries', ids);
+      const drain = (done.at - up) / 1000;
+      const first = done.firstAt ? (done.firstAt - up) / 1000 : NaN;
+      backlogBatch = {
+        status: done.reached ? 'measured' : 'failed',
+        ...(done.reached
+          ? {}
+          : { error: `receiver got ${done.unique} of ${s.backlogN} after ${round(drain)} s` }),
+        format: 'NDJSON',
+        events: s.backlogN,
+        recordSeconds: rec.seconds,
+        drainSeconds: drain,
+        firstDeliverySeconds: first,
+        drainEventsPerSec: s.backlogN / drain,
+        flowEventsPerSec: s.backlogN / Math.max(0.001, drain - first),
+        circuitProbeMs: s.circuitProbeMs,
+        requests: stats.total,
+        eventsPerRequest: round(stats.events / Math.max(1, stats.total), 1),
+        receiver: stats.batch,
+        deliveriesBeforeUp: before.rows,
+        deliveriesAfterDrain: after.rows,
+      };
+      if (!done.reached) log(`  failed: ${backlogBatch.error}`);
+      // Anything still moving after the receiver has everything: repeats, rows still undelivered.
+      await sleep(3000);
+      const later = await receiver.rpc.call<ReceiverStats>('stats');
+      backlogBatch.later = {
+        afterMs: 3000 + BATCH_MAX_WAIT_MS + 300,
+        requests: later.total,
+        receivedEvents: later.events,
+        problems: later.batch.problems,
+        jobFailures: (await h.call<Message & { failures: Record<string, number> }>('jobFailures'))
+          .failures,
+        deliveries: (await h.call<Message & { rows: unknown[] }>('deliveries', ids)).rows,
+        attemptsOfRepeated: (
+          await h.call<Message & { rows: unknown[] }>('attemptsOf', {
+            ...ids,
+            eventIds: later.batch.repeatedIds.slice(0, 5).map((r) => r.id),
+            since: Date.now() - (nowMs() - up),
+          })
+        ).rows,
+        // Seconds from the receiver's return, in 5 s windows (negative: while it was down).
+        attempts: (
+          await h.call<Message & { rows: unknown[] }>('attempts', {
+            ...ids,
+            since: Date.now() - (nowMs() - up),
+          })
+        ).rows,
+      };
+    }
+
     clearInterval(sampler);
     const peak = procMemory(hostPid);
     await h.call('close').catch(() => undefined);
@@ -336,8 +596,9 @@ async function main(): Promise<void> {
       gitlabStyle: { dest1: gitlab[1], dest5: gitlab[5] },
       ours: {
         perEvent: { dest1: ours[1], dest5: ours[5] },
-        batch: { status: 'not built', dest1: null, dest5: null },
+        batch,
       },
+      backlogBatch,
       backlog: {
         events: s.backlogN,
         recordSeconds: backlogRec.seconds,
@@ -377,6 +638,14 @@ async function main(): Promise<void> {
       oursVsSmallerFloor: round(ours[1].eventsPerSec / floorMin, 3),
       recordP99VsInsertP99: round(paced.record.p99 / bare.insert.p99, 2),
       rssFlat: results.memory.secondHalf.flat,
+      batch1VsInsert: ratio(batch.dest1, (p) => p.eventsPerSec! / insert.eventsPerSec, 3),
+      batch5VsInsert: ratio(batch.dest5, (p) => p.eventsPerSec! / insert.eventsPerSec, 3),
+      batchBacklogFlowVsPost: ratio(backlogBatch, (p) => p.flowEventsPerSec / post.eventsPerSec, 3),
+      batchBacklogDrainVsPost: ratio(
+        backlogBatch,
+        (p) => p.drainEventsPerSec / post.eventsPerSec,
+        3,
+      ),
     };
     writeFileSync(join(s.outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(s.outDir, 'latest.svg'), renderSvg(results));

@@ -8,7 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In } from 'typeorm';
+import { DataSource, In, SelectQueryBuilder } from 'typeorm';
 import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { AuditEventDelivery, DeliveryStatus } from './delivery.entity';
@@ -193,39 +193,43 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
       nextAttemptAt: new Date(now.getTime() + this.settings.delivery.timeoutMs * 3),
       claimToken: token,
     };
-    if (ids.length) {
+    // Rows are picked by a subquery that, on PostgreSQL, locks them and skips rows another worker
+    // is claiming at the same moment: concurrent claims never wait on each other, so they cannot
+    // deadlock (SQLite runs one writer at a time).
+    const skipLocked = this.db.options.type === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const claimWhere = async (pick: (q: SelectQueryBuilder<AuditEventDelivery>) => void) => {
+      const picked = this.db
+        .getRepository(AuditEventDelivery)
+        .createQueryBuilder('pick')
+        .select('pick.id')
+        .where('pick.status IN (:...retryable)');
+      pick(picked);
       await this.db
         .createQueryBuilder()
         .update(AuditEventDelivery)
         .set(set)
-        .where('id IN (:...ids)', { ids })
-        .andWhere('attempts = :attempt', { attempt })
-        .andWhere('status IN (:...retryable)', { retryable: RETRYABLE })
+        .where(`id IN (${picked.getQuery()}${skipLocked})`)
+        .setParameters({ ...picked.getParameters(), retryable: RETRYABLE })
         .execute();
+    };
+    if (ids.length) {
+      await claimWhere((q) =>
+        q
+          .andWhere('pick.id IN (:...ids)', { ids })
+          .andWhere('pick.attempts = :attempt', { attempt })
+          .orderBy('pick.id', 'ASC'),
+      );
     }
     if (batchOf > ids.length) {
-      const due = this.db
-        .createQueryBuilder()
-        .subQuery()
-        .select('due.id')
-        .from(AuditEventDelivery, 'due')
-        .where('due.destination_id = :destinationId')
-        .andWhere('due.status IN (:...retryable)')
-        .andWhere('due.next_attempt_at <= :now')
-        .orderBy('due.id', 'ASC')
-        .limit(batchOf - ids.length)
-        .getQuery();
-      // The conditions again outside the subquery: a row another worker claimed meanwhile has a
-      // lease in the future, and PostgreSQL re-checks them on the row it is about to update.
-      await this.db
-        .createQueryBuilder()
-        .update(AuditEventDelivery)
-        .set(set)
-        .where(`id IN ${due}`)
-        .andWhere('status IN (:...retryable)')
-        .andWhere('next_attempt_at <= :now')
-        .setParameters({ destinationId: destination.id, retryable: RETRYABLE, now })
-        .execute();
+      // Batch mode: other due deliveries of the destination join (their own jobs then find them
+      // taken); a claimed row's lease is in the future, so it is never due twice.
+      await claimWhere((q) =>
+        q
+          .andWhere('pick.destination_id = :destinationId', { destinationId: destination.id })
+          .andWhere('pick.next_attempt_at <= :now', { now })
+          .orderBy('pick.id', 'ASC')
+          .limit(batchOf - ids.length),
+      );
     }
     return this.db.getRepository(AuditEventDelivery).find({
       where: { claimToken: token },
