@@ -157,7 +157,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
       );
     }
     const attempted = claimed.filter((d) => results.has(String(d.auditEventId)));
-    await this.settle(attempted, (d) => results.get(String(d.auditEventId))!);
+    await this.settle(destination, attempted, (d) => results.get(String(d.auditEventId))!);
     // The delivery log and the destination's health; the deliveries themselves are settled.
     await this.health
       .recordAttempts(
@@ -239,39 +239,77 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * After the attempts: the delivered in one update (per distinct answer), each failure retried
-   * on the schedule, or dead when attempts run out.
+   * After the attempts: the delivered in one update (per distinct answer); each failure retried
+   * on the schedule, or dead when attempts run out. In batch mode the events of a failed request
+   * are retried together, at one time and in one job, so they stay a batch.
    */
   private async settle(
+    destination: ExternalAuditEventDestination,
     deliveries: AuditEventDelivery[],
     resultOf: (d: AuditEventDelivery) => AttemptResult,
   ): Promise<void> {
     const repo = this.db.getRepository(AuditEventDelivery);
-    const delivered = new Map<AttemptResult, string[]>();
+    const byResult = new Map<AttemptResult, AuditEventDelivery[]>();
     for (const d of deliveries) {
-      const result = resultOf(d);
-      if (!result.ok) {
-        await this.failed(d, result);
-        continue;
-      }
-      const ids = delivered.get(result) ?? [];
-      ids.push(d.id);
-      delivered.set(result, ids);
-      this.metrics.attemptSettled('delivered', result);
+      const same = byResult.get(resultOf(d)) ?? [];
+      same.push(d);
+      byResult.set(resultOf(d), same);
     }
     const now = new Date();
-    for (const [result, ids] of delivered) {
-      await repo.update(
-        { id: In(ids) },
-        {
-          ...lastAnswer(result),
-          status: 'delivered',
-          deliveredAt: now,
-          nextAttemptAt: null,
-          claimToken: null,
-        },
-      );
+    for (const [result, rows] of byResult) {
+      if (result.ok) {
+        await repo.update(
+          { id: In(rows.map((d) => d.id)) },
+          {
+            ...lastAnswer(result),
+            status: 'delivered',
+            deliveredAt: now,
+            nextAttemptAt: null,
+            claimToken: null,
+          },
+        );
+        for (let i = 0; i < rows.length; i++) this.metrics.attemptSettled('delivered', result);
+      } else if (destination.batchFormat !== 'none' && rows.length > 1) {
+        await this.batchFailed(destination, rows, result);
+      } else {
+        for (const d of rows) await this.failed(d, result);
+      }
     }
+  }
+
+  /** A failed batch request: its events retried together (those with attempts left). */
+  private async batchFailed(
+    destination: ExternalAuditEventDestination,
+    rows: AuditEventDelivery[],
+    result: AttemptResult,
+  ): Promise<void> {
+    const delayOf = (d: AuditEventDelivery) =>
+      this.policy.nextDelayMs(d.attempts - d.attemptsBeforeReplay, result.retryAfterMs);
+    const retried = rows.filter((d) => delayOf(d) !== null);
+    for (const d of rows.filter((d) => delayOf(d) === null)) await this.failed(d, result);
+    if (!retried.length) return;
+    const delay = delayOf(retried[0])!;
+    const jobId = `b${retried[0].claimToken}`;
+    await this.db.getRepository(AuditEventDelivery).update(
+      { id: In(retried.map((d) => d.id)) },
+      {
+        ...lastAnswer(result),
+        status: 'failed',
+        nextAttemptAt: new Date(Date.now() + delay),
+        claimToken: null,
+        jobId,
+      },
+    );
+    await this.queue.enqueueForDestinations([
+      {
+        jobId,
+        destinationId: destination.id,
+        deliveryIds: retried.map((d) => d.id),
+        attempt: retried[0].attempts,
+        delayMs: delay,
+      },
+    ]);
+    for (let i = 0; i < retried.length; i++) this.metrics.attemptSettled('retried', result);
   }
 
   private async failed(delivery: AuditEventDelivery, result: AttemptResult): Promise<void> {
