@@ -1,4 +1,3 @@
-import { BatchOptions, batchOptionErrors } from './batch-options';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
@@ -7,6 +6,7 @@ import { AuditEventTypeRegistry } from '../audit-events/audit-event-types';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { ValidationFailedError } from '../common/errors';
 import { AuditEventStreamingHost, HostGroup, HostUser } from '../host/audit-event-streaming-host';
+import { BatchOptions, batchOptionErrors } from './batch-options';
 import {
   defaultDestinationName,
   generateSigningSecret,
