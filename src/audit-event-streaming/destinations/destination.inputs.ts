@@ -24,8 +24,36 @@ abstract class MutationPayload {
   errors: string[];
 }
 
+/** Batch mode (ours), on create and on update. */
+@InputType({ isAbstract: true })
+abstract class BatchOptionsInput extends MutationInput {
+  @Field(() => BatchFormatValue, {
+    nullable: true,
+    description: 'Batch mode (not in GitLab); NONE, one request per event, by default.',
+  })
+  batchFormat?: BatchFormatValue | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Events per batch request (1-1000, default 100).',
+  })
+  batchMaxEvents?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Bytes per batch request (1 KB-25 MB, default 1 MB); a larger event goes alone.',
+  })
+  batchMaxBytes?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'How long an event may wait for its batch to fill, ms (0-60000, default 1000).',
+  })
+  batchMaxWaitMs?: number | null;
+}
+
 @InputType('ExternalAuditEventDestinationCreateInput')
-export class DestinationCreateInput extends MutationInput {
+export class DestinationCreateInput extends BatchOptionsInput {
   @Field()
   destinationUrl: string;
 
@@ -37,30 +65,6 @@ export class DestinationCreateInput extends MutationInput {
 
   @Field(() => String, { nullable: true })
   verificationToken?: string | null;
-
-  @Field(() => BatchFormatValue, {
-    nullable: true,
-    description: 'Batch mode (not in GitLab); NONE, one request per event, by default.',
-  })
-  batchFormat?: BatchFormatValue | null;
-
-  @Field(() => Int, {
-    nullable: true,
-    description: 'Events per batch request (1-1000, default 100).',
-  })
-  batchMaxEvents?: number | null;
-
-  @Field(() => Int, {
-    nullable: true,
-    description: 'Bytes per batch request (1 KB-25 MB, default 1 MB); a larger event goes alone.',
-  })
-  batchMaxBytes?: number | null;
-
-  @Field(() => Int, {
-    nullable: true,
-    description: 'How long an event may wait for its batch to fill, ms (0-60000, default 1000).',
-  })
-  batchMaxWaitMs?: number | null;
 }
 
 @ObjectType('ExternalAuditEventDestinationCreatePayload')
@@ -70,7 +74,7 @@ export class DestinationCreatePayload extends MutationPayload {
 }
 
 @InputType('ExternalAuditEventDestinationUpdateInput')
-export class DestinationUpdateInput extends MutationInput {
+export class DestinationUpdateInput extends BatchOptionsInput {
   @Field(() => DestinationIdScalar)
   id: number;
 
@@ -82,30 +86,6 @@ export class DestinationUpdateInput extends MutationInput {
 
   @Field(() => Boolean, { nullable: true })
   active?: boolean | null;
-
-  @Field(() => BatchFormatValue, {
-    nullable: true,
-    description: 'Batch mode (not in GitLab); NONE, one request per event, by default.',
-  })
-  batchFormat?: BatchFormatValue | null;
-
-  @Field(() => Int, {
-    nullable: true,
-    description: 'Events per batch request (1-1000, default 100).',
-  })
-  batchMaxEvents?: number | null;
-
-  @Field(() => Int, {
-    nullable: true,
-    description: 'Bytes per batch request (1 KB-25 MB, default 1 MB); a larger event goes alone.',
-  })
-  batchMaxBytes?: number | null;
-
-  @Field(() => Int, {
-    nullable: true,
-    description: 'How long an event may wait for its batch to fill, ms (0-60000, default 1000).',
-  })
-  batchMaxWaitMs?: number | null;
 }
 
 @ObjectType('ExternalAuditEventDestinationUpdatePayload')
