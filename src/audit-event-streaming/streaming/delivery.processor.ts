@@ -249,14 +249,21 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     resultOf: (d: AuditEventDelivery) => AttemptResult,
   ): Promise<void> {
     const repo = this.db.getRepository(AuditEventDelivery);
-    const byResult = new Map<AttemptResult, AuditEventDelivery[]>();
+    // Successes with the same answer share one update (per-event mode: typically all of them);
+    // a failed request's deliveries stay together (a batch).
+    const groups = new Map<AttemptResult | string, AuditEventDelivery[]>();
+    const resultOfGroup = new Map<AttemptResult | string, AttemptResult>();
     for (const d of deliveries) {
-      const same = byResult.get(resultOf(d)) ?? [];
-      same.push(d);
-      byResult.set(resultOf(d), same);
+      const result = resultOf(d);
+      const key = result.ok ? JSON.stringify(lastAnswer(result)) : result;
+      const group = groups.get(key) ?? [];
+      group.push(d);
+      groups.set(key, group);
+      resultOfGroup.set(key, result);
     }
     const now = new Date();
-    for (const [result, rows] of byResult) {
+    for (const [key, rows] of groups) {
+      const result = resultOfGroup.get(key)!;
       if (result.ok) {
         await repo.update(
           { id: In(rows.map((d) => d.id)) },
