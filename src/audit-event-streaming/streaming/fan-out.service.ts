@@ -13,6 +13,8 @@ import { DestinationRoute, EventScope, routeMatches, toRoute } from './destinati
 
 /** Events per fan-out pass. */
 const MAX_BATCH = 500;
+/** Committed events held in memory for fan-out at most; more wait in the outbox for the sweeper. */
+const MAX_BUFFERED = 10_000;
 
 type NewDelivery = Pick<
   AuditEventDelivery,
@@ -58,7 +60,10 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
    * leaves its events to the sweeper.
    */
   private collect(events: AuditEvent[]): void {
-    this.buffer.push(...events);
+    // Memory stays bounded when events are recorded faster than they fan out: the excess is
+    // committed and unmarked already, and the sweeper fans it out from the database.
+    const room = MAX_BUFFERED - this.buffer.length;
+    this.buffer.push(...(events.length > room ? events.slice(0, Math.max(0, room)) : events));
     this.draining ??= this.drain();
   }
 

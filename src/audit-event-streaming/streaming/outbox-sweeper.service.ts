@@ -94,10 +94,17 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   async sweep(): Promise<{ fannedOut: number; requeued: number }> {
     const { lostJobAfterMs } = this.settings.delivery;
     const now = Date.now();
-    const fannedOut = await this.fanOut.fanOutPending(
-      new Date(now - Math.min(lostJobAfterMs, 5000)),
-      BATCH,
-    );
+    // Committed events never fanned out (a process died, or more were recorded than fan-out
+    // keeps in memory): page after page, so a large backlog is caught up in one sweep.
+    let fannedOut = 0;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const picked = await this.fanOut.fanOutPending(
+        new Date(now - Math.min(lostJobAfterMs, 5000)),
+        BATCH,
+      );
+      fannedOut += picked;
+      if (picked < BATCH) break;
+    }
     // Page through every due delivery (by id, so a backlog of due rows whose jobs are still
     // queued never hides the lost ones behind it), checking their jobs one page at a time.
     const before = new Date(now - lostJobAfterMs);
