@@ -21,6 +21,20 @@ import { redisReady } from './waits';
 import { RetryPolicy } from './retry-policy';
 
 const RETRYABLE: DeliveryStatus[] = ['pending', 'failed'];
+/**
+ * Requests one job has in flight at once: a job may carry hundreds of deliveries (a resumed
+ * backlog), and firing them all at once would only queue them in memory behind the agent.
+ */
+const REQUESTS_PER_JOB = 8;
+
+/** Runs `work` over `items`, at most REQUESTS_PER_JOB at a time. */
+async function inWaves<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(REQUESTS_PER_JOB, items.length) }, lane));
+}
 
 /**
  * The worker: a job carries the attempt of one or many deliveries of one destination. The rows
@@ -125,13 +139,15 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     // A probe is one request: the rest wait (the sweeper finds them, the circuit holds them).
     const probe = destination.circuitRetryAt != null;
     const now = new Date();
-    const claimed = await this.claim(
-      destination,
-      (probe ? mine.slice(0, 1) : mine).map((d) => d.id),
-      job.attempt,
-      batchMode && !probe ? destination.batchMaxEvents : 0,
-      now,
-    );
+    const claiming = (probe ? mine.slice(0, 1) : mine).map((d) => d.id);
+    const batchOf = batchMode && !probe ? destination.batchMaxEvents : 0;
+    // The lease covers every request the job may make, a few at a time, each up to the timeout.
+    const most = Math.max(claiming.length, batchOf);
+    const waves = batchMode
+      ? Math.ceil(most / destination.batchMaxEvents / REQUESTS_PER_JOB) + 1
+      : Math.ceil(most / REQUESTS_PER_JOB);
+    const lease = new Date(now.getTime() + this.settings.delivery.timeoutMs * (waves + 2));
+    const claimed = await this.claim(destination, claiming, job.attempt, batchOf, now, lease);
     if (!claimed.length) return;
 
     const results = new Map<string, AttemptResult>();
@@ -141,20 +157,18 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
         destination,
         now,
       );
-      for (const batch of probe ? batches.slice(0, 1) : batches) {
+      await inWaves(probe ? batches.slice(0, 1) : batches, async (batch) => {
         const result = await this.transport.send(destination.destinationUrl, batch.request);
         for (const event of batch.events) results.set(String(event.id), result);
-      }
+      });
     } else {
-      await Promise.all(
-        claimed.map(async (d) => {
-          const request = buildDeliveryRequest(d.auditEvent!, destination, now);
-          results.set(
-            d.auditEventId,
-            await this.transport.send(destination.destinationUrl, request),
-          );
-        }),
-      );
+      await inWaves(claimed, async (d) => {
+        const request = buildDeliveryRequest(d.auditEvent!, destination, now);
+        results.set(
+          String(d.auditEventId),
+          await this.transport.send(destination.destinationUrl, request),
+        );
+      });
     }
     const attempted = claimed.filter((d) => results.has(String(d.auditEventId)));
     await this.settle(destination, attempted, (d) => results.get(String(d.auditEventId))!);
@@ -185,12 +199,13 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     attempt: number,
     batchOf: number,
     now: Date,
+    lease: Date,
   ): Promise<AuditEventDelivery[]> {
     const token = randomUUID();
     const set = {
       attempts: () => 'attempts + 1',
       lastAttemptAt: now,
-      nextAttemptAt: new Date(now.getTime() + this.settings.delivery.timeoutMs * 3),
+      nextAttemptAt: lease,
       claimToken: token,
     };
     // Rows are picked by a subquery that, on PostgreSQL, locks them and skips rows another worker
