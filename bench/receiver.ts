@@ -15,6 +15,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { nowMs, serve, summarize } from './common';
+import type { ReceiverBatchStats } from './report';
 
 type BatchFormat = 'NDJSON' | 'SPLUNK_HEC';
 
@@ -30,26 +31,8 @@ interface Expectation {
   maxWaitMs?: number;
 }
 
-/** Checks on batch requests since the last reset: counts, and the first few examples. */
-interface BatchStats {
-  requests: number;
-  events: number;
-  maxEvents: number;
-  maxBytes: number;
-  /** Events per batch request: distribution by size bucket (1, 2-9, 10-99, 100-499, 500+). */
-  sizes: Record<string, number>;
-  byContentType: Record<string, number>;
-  problems: Record<string, number>;
-  examples: string[];
-  /**
-   * The first 200 batch requests: ms since the reset, events in it, how many of them the path
-   * had already received, the first event id, and the age of its oldest event (ms, from
-   * `created_at`).
-   */
-  timeline: [number, number, number, string, number][];
-  /** The first 20 events received again (any path): when first and again, ms since the reset. */
-  repeatedIds: { id: string; firstMs: number; againMs: number }[];
-}
+/** Checks on batch requests since the last reset (the shape the report reads). */
+type BatchStats = ReceiverBatchStats;
 
 let server: Server | null = null;
 const sockets = new Set<Socket>();

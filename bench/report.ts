@@ -75,12 +75,13 @@ export interface BenchResults {
   };
 }
 
-/** What the receiver saw of batch requests in one phase (receiver.ts `BatchStats`). */
+/** What the receiver saw of batch requests in one phase (written by receiver.ts). */
 export interface ReceiverBatchStats {
   requests: number;
   events: number;
   maxEvents: number;
   maxBytes: number;
+  /** Events per batch request: distribution by size bucket (1, 2-9, 10-99, 100-499, 500+). */
   sizes: Record<string, number>;
   byContentType: Record<string, number>;
   /** Failed checks by kind (framing, count header, token, signature, repeats...). */

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { MutationInput, MutationPayload } from '../common/mutation.types';
 import { BatchFormatValue } from './batch-options';
 import {
   DestinationIdScalar,
@@ -8,21 +9,6 @@ import {
 import { DestinationType, NamespaceFilterType, StreamingHeaderType } from './destination.types';
 
 /** GitLab's inputs and payloads for the ten streaming mutations (GITLAB-CONTRACT.md §2). */
-
-@InputType({ isAbstract: true })
-abstract class MutationInput {
-  @Field(() => String, { nullable: true })
-  clientMutationId?: string | null;
-}
-
-@ObjectType({ isAbstract: true })
-abstract class MutationPayload {
-  @Field(() => String, { nullable: true })
-  clientMutationId?: string | null;
-
-  @Field(() => [String])
-  errors: string[];
-}
 
 /** Batch mode (ours), on create and on update. */
 @InputType({ isAbstract: true })

@@ -286,17 +286,14 @@ export class DestinationsService {
   }
 
   async destroy(access: GroupAccess, actor: Actor, destination: Destination): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      await manager.getRepository(Destination).delete({ id: destination.id });
-      await this.record(
-        manager,
-        actor,
-        access.group,
-        destination,
-        'destroy_event_streaming_destination',
-        `Destroy event streaming destination ${destination.destinationUrl}`,
-      );
-    });
+    await this.deleteRecorded(
+      access,
+      actor,
+      destination,
+      'destroy_event_streaming_destination',
+      `Destroy event streaming destination ${destination.destinationUrl}`,
+      (manager) => manager.getRepository(Destination).delete({ id: destination.id }),
+    );
   }
 
   // --- headers ---------------------------------------------------------------------------------
@@ -381,17 +378,14 @@ export class DestinationsService {
     destination: Destination,
     header: StreamingHeader,
   ): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      await manager.getRepository(StreamingHeader).delete({ id: header.id });
-      await this.record(
-        manager,
-        actor,
-        access.group,
-        destination,
-        'audit_events_streaming_headers_destroy',
-        `Destroyed a custom HTTP header with key ${header.key}.`,
-      );
-    });
+    await this.deleteRecorded(
+      access,
+      actor,
+      destination,
+      'audit_events_streaming_headers_destroy',
+      `Destroyed a custom HTTP header with key ${header.key}.`,
+      (manager) => manager.getRepository(StreamingHeader).delete({ id: header.id }),
+    );
   }
 
   private headerErrors(
@@ -466,19 +460,17 @@ export class DestinationsService {
         `Couldn't find event type filters where audit event type(s): ${missing.join(', ')}`,
       ]);
     }
-    await this.db.transaction(async (manager) => {
-      await manager
-        .getRepository(StreamingEventTypeFilter)
-        .delete({ destinationId: destination.id, auditEventType: In(wanted) });
-      await this.record(
-        manager,
-        actor,
-        access.group,
-        destination,
-        'event_type_filters_deleted',
-        `Deleted audit event type filters: ${wanted.join(', ')}`,
-      );
-    });
+    await this.deleteRecorded(
+      access,
+      actor,
+      destination,
+      'event_type_filters_deleted',
+      `Deleted audit event type filters: ${wanted.join(', ')}`,
+      (manager) =>
+        manager
+          .getRepository(StreamingEventTypeFilter)
+          .delete({ destinationId: destination.id, auditEventType: In(wanted) }),
+    );
   }
 
   // --- namespace filters -----------------------------------------------------------------------
@@ -540,17 +532,14 @@ export class DestinationsService {
     destination: Destination,
     filter: StreamingNamespaceFilter,
   ): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      await manager.getRepository(StreamingNamespaceFilter).delete({ id: filter.id });
-      await this.record(
-        manager,
-        actor,
-        access.group,
-        destination,
-        'delete_http_namespace_filter',
-        `Delete namespace filter for http audit event streaming destination ${destination.name}.`,
-      );
-    });
+    await this.deleteRecorded(
+      access,
+      actor,
+      destination,
+      'delete_http_namespace_filter',
+      `Delete namespace filter for http audit event streaming destination ${destination.name}.`,
+      (manager) => manager.getRepository(StreamingNamespaceFilter).delete({ id: filter.id }),
+    );
   }
 
   // --- shared ----------------------------------------------------------------------------------
@@ -560,6 +549,21 @@ export class DestinationsService {
   }
 
   /** Every change is an audit event of the group, streamed like any other. */
+  /** A delete and its audit event, in one transaction. */
+  private async deleteRecorded(
+    access: GroupAccess,
+    actor: Actor,
+    destination: Destination,
+    eventType: string,
+    message: string,
+    remove: (manager: EntityManager) => Promise<unknown>,
+  ): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      await remove(manager);
+      await this.record(manager, actor, access.group, destination, eventType, message);
+    });
+  }
+
   private record(
     manager: EntityManager,
     actor: Actor,

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { MutationInput, MutationPayload } from '../common/mutation.types';
 import { TimeScalar } from '../common/time.scalar';
 import { DestinationIdScalar } from '../destinations/destination-id.scalars';
 import { DeliveryIdScalar } from './delivery-id.scalars';
@@ -83,21 +84,6 @@ export class ReplayType {
 
   @Field(() => TimeScalar, { nullable: true })
   finishedAt: Date | null;
-}
-
-@InputType({ isAbstract: true })
-abstract class MutationInput {
-  @Field(() => String, { nullable: true })
-  clientMutationId?: string | null;
-}
-
-@ObjectType({ isAbstract: true })
-abstract class MutationPayload {
-  @Field(() => String, { nullable: true })
-  clientMutationId?: string | null;
-
-  @Field(() => [String], { description: 'Errors encountered during the mutation.' })
-  errors: string[];
 }
 
 @ObjectType({ isAbstract: true })
