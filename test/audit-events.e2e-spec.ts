@@ -475,6 +475,45 @@ describe.each(['postgres', 'sqlite'] as const)('audit events on %s', (database) 
     });
   });
 
+  describe('recording outside a transaction, many at once', () => {
+    const marked = (marker: string): RecordAuditEventInput => ({
+      eventType: 'group_created',
+      author: { id: alice.id, name: 'alice' },
+      entity: { type: 'Group', id: group.id, path: group.full_path },
+      message: `marker:${marker}`,
+    });
+
+    it('gives every concurrent call its own committed row and id', async () => {
+      const audit = t.app.get(AuditEventsService);
+      const markers = Array.from({ length: 120 }, (_, i) => `burst-${i}`);
+      const saved = await Promise.all(markers.map((m) => audit.record(marked(m))));
+      expect(new Set(saved.map((e) => String(e.id))).size).toBe(markers.length);
+      const byId = new Map((await allEvents(t)).map((e) => [e.id, e.details.custom_message]));
+      // Each caller's id is the row holding its own event.
+      saved.forEach((event, i) => expect(byId.get(String(event.id))).toBe(`marker:${markers[i]}`));
+    });
+
+    it('fails only the call whose row the database refuses', async () => {
+      const audit = t.app.get(AuditEventsService);
+      const calls = Array.from({ length: 30 }, (_, i) =>
+        i === 17
+          ? // entity_type is NOT NULL: this row cannot be written.
+            audit.record({
+              ...marked('refused'),
+              entity: { ...marked('x').entity, type: null as never },
+            })
+          : audit.record(marked(`beside-${i}`)),
+      );
+      const results = await Promise.allSettled(calls);
+      expect(results.map((r) => r.status)).toEqual(
+        results.map((_, i) => (i === 17 ? 'rejected' : 'fulfilled')),
+      );
+      const stored = await markedEvents(t);
+      expect(stored).not.toContain('marker:refused');
+      for (let i = 0; i < 30; i++) if (i !== 17) expect(stored).toContain(`marker:beside-${i}`);
+    });
+  });
+
   describe('the after-commit hook', () => {
     let audit: AuditEventsService;
     /** What the listener heard, and whether each event was readable from a fresh query then. */

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Inject, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditEventCommits } from './audit-events/audit-event-commits';
+import { AuditEventInserts } from './audit-events/audit-event-inserts';
 import { AuditEventTypeRegistry } from './audit-events/audit-event-types';
 import { AuditEventsService } from './audit-events/audit-events.service';
 import {
@@ -61,6 +62,7 @@ import { ReplayService } from './streaming/replay.service';
     },
     AuditEventTypeRegistry,
     AuditEventCommits,
+    AuditEventInserts,
     AuditEventsService,
     FeatureFlagService,
     DestinationAccessPolicy,

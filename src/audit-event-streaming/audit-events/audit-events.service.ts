@@ -8,8 +8,8 @@ import {
   And,
   Repository,
 } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditEventCommits } from './audit-event-commits';
+import { AuditEventInserts } from './audit-event-inserts';
 import { AuditEventTypeRegistry } from './audit-event-types';
 import { AuditEvent } from './audit-event.entity';
 
@@ -58,6 +58,7 @@ export class AuditEventsService {
     @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
     private readonly types: AuditEventTypeRegistry,
     private readonly commits: AuditEventCommits,
+    private readonly inserts: AuditEventInserts,
   ) {}
 
   /**
@@ -69,7 +70,7 @@ export class AuditEventsService {
     const target = input.target ?? null;
     const entityPath = cutAuditText(input.entity.path);
     const targetDetails = cutAuditText(target?.details);
-    const event = this.events.create({
+    const event = Object.assign(new AuditEvent(), {
       authorId: input.author.id,
       authorName: input.author.name,
       entityId: input.entity.id,
@@ -95,11 +96,10 @@ export class AuditEventsService {
       createdAt: new Date(),
       fannedOutAt: null,
     });
-    const manager = options.manager ?? this.events.manager;
-    // One INSERT (`save` would wrap a lone insert in BEGIN/COMMIT of its own); the id is set on
-    // `event` from the insert's result.
-    await manager.getRepository(AuditEvent).insert(event as QueryDeepPartialEntity<AuditEvent>);
-    this.commits.written(event, manager.queryRunner);
+    // One INSERT, in the caller's transaction when given; `event.id` is set from its result.
+    if (options.manager) await this.inserts.insertIn(options.manager, event);
+    else await this.inserts.insert(event);
+    this.commits.written(event, options.manager?.queryRunner);
     return event;
   }
 

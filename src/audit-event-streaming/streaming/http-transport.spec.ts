@@ -83,3 +83,58 @@ describe('HttpTransport', () => {
     }
   });
 });
+
+describe('HttpTransport timeouts and answers', () => {
+  const transport = new HttpTransport({
+    ...DEFAULT_DELIVERY,
+    allowLocalRequests: true,
+    timeoutMs: 300,
+    responseExcerptBytes: 16,
+  });
+  const servers: Server[] = [];
+  afterAll(() => {
+    transport.close();
+    for (const s of servers) s.close();
+  });
+
+  it('gives up on a receiver that does not answer within the timeout', async () => {
+    const target = await serve(() => undefined);
+    servers.push(target.server);
+    const result = await transport.post(target.url, '{}', { 'Content-Type': 'application/json' });
+    expect(result).toMatchObject({ ok: false, statusCode: null });
+    expect(result.error).toBe('timeout of 300ms exceeded');
+  });
+
+  it('keeps only the start of a long answer, and reads Retry-After', async () => {
+    const target = await serve((_, res) => {
+      res.writeHead(429, { 'Retry-After': '7' });
+      res.end('x'.repeat(100_000));
+    });
+    servers.push(target.server);
+    const result = await transport.post(target.url, '{}', { 'Content-Type': 'application/json' });
+    expect(result).toMatchObject({
+      ok: false,
+      statusCode: 429,
+      error: 'HTTP 429',
+      retryAfterMs: 7000,
+      responseExcerpt: 'x'.repeat(16),
+    });
+  });
+
+  it('says why a connection was refused', async () => {
+    const target = await serve((_, res) => res.end());
+    await new Promise((resolve) => target.server.close(resolve));
+    const result = await transport.post(target.url, '{}', {});
+    expect(result.error).toMatch(/ECONNREFUSED/);
+  });
+
+  it('reuses one keep-alive connection for requests one after the other', async () => {
+    const target = await serve((_, res) => res.end('ok'));
+    servers.push(target.server);
+    const sockets = new Set<unknown>();
+    target.server.on('connection', (socket) => sockets.add(socket));
+    for (let i = 0; i < 5; i++) await transport.post(target.url, '{}', {});
+    expect(target.received).toHaveLength(5);
+    expect(sockets.size).toBe(1);
+  });
+});
