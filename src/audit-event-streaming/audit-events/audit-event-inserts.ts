@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { onPostgres, pgRows } from '../common/hot-sql';
 import { AuditEvent } from './audit-event.entity';
 
 /** Rows in one shared INSERT at most. */
@@ -38,7 +39,7 @@ export class AuditEventInserts {
 
   /** One event in the caller's transaction (or on its own when the manager has none). */
   async insertIn(manager: EntityManager, event: AuditEvent): Promise<void> {
-    await this.write(manager, [event]);
+    await this.write([event], manager);
   }
 
   /** One event on its own (autocommit), sharing a statement with calls made meanwhile. */
@@ -62,17 +63,14 @@ export class AuditEventInserts {
 
   private async writeGroup(group: Waiting[]): Promise<void> {
     try {
-      await this.write(
-        this.db.manager,
-        group.map((w) => w.event),
-      );
+      await this.write(group.map((w) => w.event));
       for (const w of group) w.resolve();
     } catch (err) {
       if (group.length === 1) return group[0].reject(err);
       // One bad row must not fail the others: each is tried alone.
       await Promise.all(
         group.map((w) =>
-          this.write(this.db.manager, [w.event]).then(
+          this.write([w.event]).then(
             () => w.resolve(),
             (e: unknown) => w.reject(e),
           ),
@@ -81,21 +79,29 @@ export class AuditEventInserts {
     }
   }
 
-  /** One INSERT of `events`; sets each event's id (rows come back in the order of VALUES). */
-  private async write(manager: EntityManager, events: AuditEvent[]): Promise<void> {
+  /**
+   * One INSERT of `events`, in `manager`'s transaction or else on its own; sets each event's id
+   * (rows come back in the order of VALUES).
+   */
+  private async write(events: AuditEvent[], manager?: EntityManager): Promise<void> {
     const driver = this.db.driver;
     const params: unknown[] = [];
     for (const event of events)
       for (const column of this.columns)
         params.push(driver.preparePersistentValue(column.getEntityValue(event), column));
-    const rows = (await manager.query(this.statement(events.length), params)) as { id: unknown }[];
+    const sql = this.statement(events.length);
+    const rows = (
+      !manager && onPostgres(this.db)
+        ? await pgRows(this.db, sql, params)
+        : await (manager ?? this.db.manager).query(sql, params)
+    ) as { id: unknown }[];
     events.forEach((event, i) => (event.id = String(rows[i].id)));
   }
 
   private statement(rowCount: number): string {
     let sql = this.statements.get(rowCount);
     if (!sql) {
-      const postgres = this.db.options.type === 'postgres';
+      const postgres = onPostgres(this.db);
       const width = this.columns.length;
       const values = Array.from({ length: rowCount }, (_, row) => {
         const marks = this.columns.map((_c, i) => (postgres ? `$${row * width + i + 1}` : '?'));

@@ -7,6 +7,7 @@ import { AuditEvent } from '../audit-events/audit-event.entity';
 import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
 import { FeatureFlagService } from '../feature-flags/feature-flag.service';
 import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
+import { onPostgres, pgRows } from '../common/hot-sql';
 import { AuditEventDelivery } from './delivery.entity';
 import { DeliveryQueue, DestinationDeliveriesToEnqueue } from './delivery-queue';
 import { DestinationRoute, EventScope, routeMatches, toRoute } from './destination-routes';
@@ -108,29 +109,8 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
       eventIds.push(String(event.id));
     }
     if (!eventIds.length) return 0;
-    await this.db.transaction(async (manager) => {
-      const live = await this.withLiveDestinations(manager, rows);
-      if (live.length) {
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(AuditEventDelivery)
-          .values(live)
-          .orIgnore()
-          .execute();
-      }
-      await manager
-        .getRepository(AuditEvent)
-        .update({ id: In(eventIds), fannedOutAt: IsNull() }, { fannedOutAt: now });
-    });
-    if (rows.length) {
-      // The rows this pass inserted (an event fanned out before keeps its earlier rows and jobs).
-      const jobIds = [...new Set(rows.map((r) => r.jobId!))];
-      const created = await this.db.getRepository(AuditEventDelivery).find({
-        select: { id: true, destinationId: true, jobId: true },
-        where: { auditEventId: In(eventIds), jobId: In(jobIds) },
-        order: { id: 'ASC' },
-      });
+    const created = await this.persist(rows, eventIds, now);
+    if (created.length) {
       const jobs = new Map<string, DestinationDeliveriesToEnqueue>();
       for (const d of created) {
         const job = jobs.get(d.jobId!) ?? {
@@ -148,10 +128,88 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * The rows whose destination still exists, share-locked on PostgreSQL until commit: a
-   * destination destroyed since the routes were read would otherwise fail the whole insert on its
-   * foreign key (SQLite transactions are serialized already).
+   * Persists the pass's deliveries and marks its events fanned out, atomically; answers the rows
+   * this pass created (an event fanned out before keeps its earlier rows and jobs).
    */
+  private persist(
+    rows: NewDelivery[],
+    eventIds: string[],
+    now: Date,
+  ): Promise<Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[]> {
+    return onPostgres(this.db)
+      ? this.persistOnPostgres(rows, eventIds, now)
+      : this.persistPortable(rows, eventIds, now);
+  }
+
+  /**
+   * PostgreSQL: one statement. Destinations are share-locked until it ends: one destroyed since
+   * the routes were read would otherwise fail the whole insert on its foreign key.
+   */
+  private async persistOnPostgres(
+    rows: NewDelivery[],
+    eventIds: string[],
+    now: Date,
+  ): Promise<Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[]> {
+    const created = await pgRows<{ id: string; destination_id: number; job_id: string }>(
+      this.db,
+      `WITH live AS (
+         SELECT id FROM audit_events_external_audit_event_destinations
+         WHERE id = ANY($2::int[]) FOR SHARE
+       ), created AS (
+         INSERT INTO audit_events_streaming_deliveries
+           (audit_event_id, destination_id, job_id, status, attempts, next_attempt_at, created_at)
+         SELECT r.event_id, r.destination_id, r.job_id, 'pending', 0, $4::timestamptz, $4::timestamptz
+         FROM unnest($1::bigint[], $2::int[], $3::text[]) AS r(event_id, destination_id, job_id)
+         JOIN live ON live.id = r.destination_id
+         ON CONFLICT DO NOTHING
+         RETURNING id, destination_id, job_id
+       ), marked AS (
+         UPDATE audit_events SET fanned_out_at = $4
+         WHERE id = ANY($5::bigint[]) AND fanned_out_at IS NULL
+       )
+       SELECT id, destination_id, job_id FROM created ORDER BY id`,
+      [
+        rows.map((r) => r.auditEventId),
+        rows.map((r) => r.destinationId),
+        rows.map((r) => r.jobId),
+        now,
+        eventIds,
+      ],
+    );
+    return created.map((c) => ({ id: c.id, destinationId: c.destination_id, jobId: c.job_id }));
+  }
+
+  /** Elsewhere (SQLite: one writer at a time): a transaction of TypeORM statements. */
+  private async persistPortable(
+    rows: NewDelivery[],
+    eventIds: string[],
+    now: Date,
+  ): Promise<Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[]> {
+    await this.db.transaction(async (manager) => {
+      const live = await this.withLiveDestinations(manager, rows);
+      if (live.length) {
+        await manager
+          .createQueryBuilder()
+          .insert()
+          .into(AuditEventDelivery)
+          .values(live)
+          .orIgnore()
+          .execute();
+      }
+      await manager
+        .getRepository(AuditEvent)
+        .update({ id: In(eventIds), fannedOutAt: IsNull() }, { fannedOutAt: now });
+    });
+    if (!rows.length) return [];
+    const jobIds = [...new Set(rows.map((r) => r.jobId!))];
+    return this.db.getRepository(AuditEventDelivery).find({
+      select: { id: true, destinationId: true, jobId: true },
+      where: { auditEventId: In(eventIds), jobId: In(jobIds) },
+      order: { id: 'ASC' },
+    });
+  }
+
+  /** The rows whose destination still exists (SQLite transactions are serialized already). */
   private async withLiveDestinations(
     manager: EntityManager,
     rows: NewDelivery[],
@@ -161,9 +219,6 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     const alive = await manager.getRepository(ExternalAuditEventDestination).find({
       select: { id: true },
       where: { id: In(ids) },
-      ...(manager.connection.options.type === 'postgres'
-        ? { lock: { mode: 'pessimistic_read' as const } }
-        : {}),
     });
     const aliveIds = new Set(alive.map((d) => String(d.id)));
     return rows.filter((r) => aliveIds.has(String(r.destinationId)));
