@@ -147,23 +147,27 @@ describe('streaming durability: killed processes, roles, several workers', () =>
     const [warmId] = await groupCreatedIds(pg, [warm]);
     await eventually(() => sink.forEvent(warmId).length, 'the warm-up event');
 
-    // An operator's lock on the outbox table: host transactions still commit their audit
-    // events, but the fan-out after commit cannot write a delivery row.
+    // An operator's lock on the destinations table: host transactions still commit their audit
+    // events, but the fan-out after commit cannot read where they go (a write it had already sent
+    // would commit on its own once the lock is gone, dead process or not).
     const locker = new Client({ connectionString: options.databaseUrl });
     await locker.connect();
     let groups: number[];
     try {
       await locker.query('BEGIN');
-      await locker.query('LOCK TABLE audit_events_streaming_deliveries IN ACCESS EXCLUSIVE MODE');
+      await locker.query(
+        'LOCK TABLE audit_events_external_audit_event_destinations IN ACCESS EXCLUSIVE MODE',
+      );
       groups = await createSubgroups(rest, options.adminToken, root.id, 'unfanned', 6);
       // The fan-out is stuck on the lock (not merely late) when the process dies.
       await eventually(async () => {
         const { rows } = await pg.query(
           `SELECT count(*)::int AS n FROM pg_locks
-            WHERE relation = 'audit_events_streaming_deliveries'::regclass AND NOT granted`,
+            WHERE relation = 'audit_events_external_audit_event_destinations'::regclass
+              AND NOT granted`,
         );
         return rows[0].n > 0;
-      }, 'the fan-out waiting on the outbox lock');
+      }, 'the fan-out waiting on the lock');
       await doomed.kill();
     } finally {
       await locker.query('ROLLBACK');

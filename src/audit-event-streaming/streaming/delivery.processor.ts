@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, In, SelectQueryBuilder } from 'typeorm';
 import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
+import { AuditEvent } from '../audit-events/audit-event.entity';
+import { hydrate, onPostgres, pgRows, selectColumns } from '../common/hot-sql';
 import { AuditEventDelivery, DeliveryStatus } from './delivery.entity';
 import { DELIVERY_JOB, DeliveryJob, DeliveryQueue } from './delivery-queue';
 import { AuditEventStreamingMetrics } from './delivery-metrics';
@@ -202,16 +204,15 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     lease: Date,
   ): Promise<AuditEventDelivery[]> {
     const token = randomUUID();
+    if (onPostgres(this.db))
+      return this.claimOnPostgres(destination, ids, attempt, batchOf, now, lease, token);
     const set = {
       attempts: () => 'attempts + 1',
       lastAttemptAt: now,
       nextAttemptAt: lease,
       claimToken: token,
     };
-    // Rows are picked by a subquery that, on PostgreSQL, locks them and skips rows another worker
-    // is claiming at the same moment: concurrent claims never wait on each other, so they cannot
-    // deadlock (SQLite runs one writer at a time).
-    const skipLocked = this.db.options.type === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    // SQLite runs one writer at a time: plain subqueries pick the rows.
     const claimWhere = async (pick: (q: SelectQueryBuilder<AuditEventDelivery>) => void) => {
       const picked = this.db
         .getRepository(AuditEventDelivery)
@@ -223,7 +224,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
         .createQueryBuilder()
         .update(AuditEventDelivery)
         .set(set)
-        .where(`id IN (${picked.getQuery()}${skipLocked})`)
+        .where(`id IN (${picked.getQuery()})`)
         .setParameters({ ...picked.getParameters(), retryable: RETRYABLE })
         .execute();
     };
@@ -254,6 +255,49 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
+   * PostgreSQL: the claim and the load in one statement. Rows are picked with `FOR UPDATE SKIP
+   * LOCKED`: concurrent claims never wait on each other, so they cannot deadlock, and a row
+   * another worker is claiming at that moment is left to it.
+   */
+  private async claimOnPostgres(
+    destination: ExternalAuditEventDestination,
+    ids: string[],
+    attempt: number,
+    batchOf: number,
+    now: Date,
+    lease: Date,
+    token: string,
+  ): Promise<AuditEventDelivery[]> {
+    const rows = await pgRows(
+      this.db,
+      `WITH own AS (
+         SELECT id FROM audit_events_streaming_deliveries
+         WHERE id = ANY($1::bigint[]) AND attempts = $2 AND status IN ('pending', 'failed')
+         ORDER BY id FOR UPDATE SKIP LOCKED
+       ), due AS (
+         SELECT id FROM audit_events_streaming_deliveries
+         WHERE destination_id = $6 AND status IN ('pending', 'failed') AND next_attempt_at <= $3
+         ORDER BY id LIMIT $7 FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE audit_events_streaming_deliveries d
+         SET attempts = d.attempts + 1, last_attempt_at = $3, next_attempt_at = $4, claim_token = $5
+         WHERE d.id IN (SELECT id FROM own UNION SELECT id FROM due)
+         RETURNING d.*
+       )
+       SELECT ${selectColumns(this.db, AuditEventDelivery, 'c', 'd_')},
+              ${selectColumns(this.db, AuditEvent, 'e', 'e_')}
+       FROM claimed c JOIN audit_events e ON e.id = c.audit_event_id
+       ORDER BY c.id`,
+      [ids, attempt, now, lease, token, destination.id, Math.max(0, batchOf - ids.length)],
+    );
+    return rows.map((row) => {
+      const delivery = hydrate(this.db, AuditEventDelivery, row, 'd_');
+      delivery.auditEvent = hydrate(this.db, AuditEvent, row, 'e_');
+      return delivery;
+    });
+  }
+
+  /**
    * After the attempts: the delivered in one update (per distinct answer); each failure retried
    * on the schedule, or dead when attempts run out. In batch mode the events of a failed request
    * are retried together, at one time and in one job, so they stay a batch.
@@ -263,7 +307,6 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     deliveries: AuditEventDelivery[],
     resultOf: (d: AuditEventDelivery) => AttemptResult,
   ): Promise<void> {
-    const repo = this.db.getRepository(AuditEventDelivery);
     // Successes with the same answer share one update (per-event mode: typically all of them);
     // a failed request's deliveries stay together (a batch).
     const groups = new Map<AttemptResult | string, AuditEventDelivery[]>();
@@ -280,15 +323,10 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     for (const [key, rows] of groups) {
       const result = resultOfGroup.get(key)!;
       if (result.ok) {
-        await repo.update(
-          { id: In(rows.map((d) => d.id)) },
-          {
-            ...lastAnswer(result),
-            status: 'delivered',
-            deliveredAt: now,
-            nextAttemptAt: null,
-            claimToken: null,
-          },
+        await this.delivered(
+          rows.map((d) => d.id),
+          result,
+          now,
         );
         for (let i = 0; i < rows.length; i++) this.metrics.attemptSettled('delivered', result);
       } else if (destination.batchFormat !== 'none' && rows.length > 1) {
@@ -297,6 +335,28 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
         for (const d of rows) await this.failed(d, result);
       }
     }
+  }
+
+  /** The delivered, in one update. */
+  private async delivered(ids: string[], result: AttemptResult, now: Date): Promise<void> {
+    const answer = lastAnswer(result);
+    if (onPostgres(this.db)) {
+      await pgRows(
+        this.db,
+        `UPDATE audit_events_streaming_deliveries
+         SET status = 'delivered', delivered_at = $2, next_attempt_at = NULL, claim_token = NULL,
+             last_status_code = $3, last_error = $4, response_excerpt = $5
+         WHERE id = ANY($1::bigint[])`,
+        [ids, now, answer.lastStatusCode, answer.lastError, answer.responseExcerpt],
+      );
+      return;
+    }
+    await this.db
+      .getRepository(AuditEventDelivery)
+      .update(
+        { id: In(ids) },
+        { ...answer, status: 'delivered', deliveredAt: now, nextAttemptAt: null, claimToken: null },
+      );
   }
 
   /** A failed batch request: its events retried together (those with attempts left). */

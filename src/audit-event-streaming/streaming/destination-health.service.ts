@@ -7,6 +7,7 @@ import { ExternalAuditEventDestination as Destination } from '../destinations/ex
 import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { CircuitBreaker, CircuitState, CLEARED_HEALTH } from './circuit-breaker';
 import { AuditEventDelivery, DeliveryStatus } from './delivery.entity';
+import { onPostgres, pgRows } from '../common/hot-sql';
 import { AuditEventDeliveryAttempt } from './delivery-attempt.entity';
 import { DeliveryQueue } from './delivery-queue';
 import type { AttemptResult } from './http-transport';
@@ -143,17 +144,7 @@ export class DestinationHealthService {
   ): Promise<void> {
     if (!attempts.length) return;
     const now = new Date();
-    await this.db.getRepository(AuditEventDeliveryAttempt).insert(
-      attempts.map(({ deliveryId, attemptNumber, result }) => ({
-        deliveryId,
-        attemptNumber,
-        statusCode: result.statusCode,
-        error: result.error,
-        latencyMs: Math.max(0, Math.round(result.latencyMs)),
-        responseExcerpt: result.responseExcerpt,
-        createdAt: now,
-      })),
-    );
+    await this.logAttempts(attempts, now);
     const requests = [...new Set(attempts.map((a) => a.result))];
     for (const failure of requests.filter((r) => !r.ok))
       await this.failed(destination.id, failure, now);
@@ -163,6 +154,43 @@ export class DestinationHealthService {
         now,
         requests.some((r) => !r.ok),
       );
+  }
+
+  /** The delivery log: one row per attempt, in one insert. */
+  private async logAttempts(
+    attempts: { deliveryId: string; attemptNumber: number; result: AttemptResult }[],
+    now: Date,
+  ): Promise<void> {
+    const rows = attempts.map(({ deliveryId, attemptNumber, result }) => ({
+      deliveryId,
+      attemptNumber,
+      statusCode: result.statusCode,
+      error: result.error,
+      latencyMs: Math.max(0, Math.round(result.latencyMs)),
+      responseExcerpt: result.responseExcerpt,
+      createdAt: now,
+    }));
+    if (!onPostgres(this.db)) {
+      await this.db.getRepository(AuditEventDeliveryAttempt).insert(rows);
+      return;
+    }
+    const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((r) => r[key]);
+    await pgRows(
+      this.db,
+      `INSERT INTO audit_events_streaming_delivery_attempts
+         (delivery_id, attempt_number, status_code, error, latency_ms, response_excerpt, created_at)
+       SELECT a.*, $7::timestamptz
+       FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::int[], $6::text[]) AS a`,
+      [
+        column('deliveryId'),
+        column('attemptNumber'),
+        column('statusCode'),
+        column('error'),
+        column('latencyMs'),
+        column('responseExcerpt'),
+        now,
+      ],
+    );
   }
 
   private async succeeded(
