@@ -131,6 +131,33 @@ describe('streaming: batch mode', () => {
     for (const batch of batches) expect(batch.headers['content-type']).toBe('application/json');
   });
 
+  it('sends a partial batch only once its oldest event has waited batchMaxWaitMs', async () => {
+    const wait = 1000;
+    const root = await rest.createGroup(t.adminToken, 'steady-root');
+    await batchDestination(t, 'steady-root', `${receiver.url}/steady`, {
+      batchFormat: 'NDJSON',
+      batchMaxWaitMs: wait,
+    });
+    // Steady traffic over about twice the wait: each event committed on its own.
+    const groups: { id: number }[] = [];
+    for (let i = 0; i < 6; i++) {
+      groups.push(await rest.createGroup(t.adminToken, `s${i}`, root.id));
+      await new Promise((r) => setTimeout(r, 350));
+    }
+    const batches = await eventually(() => {
+      // (The destination's creation went out alone, before it switched to batch mode.)
+      const got = requestsTo('/steady').filter((r) => r.headers['x-gitlab-audit-event-count']);
+      const ids = new Set(got.flatMap(eventsIn).map((e) => e.entity_id));
+      return groups.every((g) => ids.has(g.id)) ? got : null;
+    }, 'every subgroup event in steady batches');
+    // None left with whatever had come meanwhile: each waited for the others to join it.
+    for (const batch of batches) {
+      const oldest = Math.min(...eventsIn(batch).map((e) => Date.parse(e.created_at)));
+      expect(batch.at - oldest).toBeGreaterThanOrEqual(wait - 20);
+    }
+    expect(batches.length).toBeLessThan(groups.length);
+  });
+
   it('retries a failed batch until every event in it arrives, with the same ids', async () => {
     const root = await rest.createGroup(t.adminToken, 'retry-root');
     const destination = await batchDestination(t, 'retry-root', `${receiver.url}/flaky`, {

@@ -105,20 +105,18 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
    */
   async run(job: DeliveryJob): Promise<void> {
     const repo = this.db.getRepository(AuditEventDelivery);
-    const ids = job.v === 2 ? job.deliveryIds : [job.deliveryId];
-    const mine = await repo.find({
-      select: { id: true, destinationId: true },
-      where: { id: In(ids), attempts: job.attempt, status: In(RETRYABLE) },
-    });
-    const destinationId = job.v === 2 ? job.destinationId : mine[0]?.destinationId;
-    if (destinationId === undefined) return;
+    const mine = await this.stillAt(job.v === 2 ? job.deliveryIds : [job.deliveryId], job.attempt);
+    // Nothing of this job is left (in batch mode an earlier job took its deliveries along): the
+    // deliveries made since have jobs of their own, which run when their wait is over, so a
+    // batch fills for up to `batchMaxWaitMs` instead of leaving with whatever came meanwhile.
+    if (!mine.length) return;
+    const destinationId = job.v === 2 ? job.destinationId : mine[0].destinationId;
     const [destination] = await this.db.getRepository(ExternalAuditEventDestination).find({
       where: { id: destinationId },
       relations: { headers: true },
     });
     if (!destination) return;
     const batchMode = destination.batchFormat !== 'none';
-    if (!mine.length && !batchMode) return;
     if (!destination.active) {
       // Parked: kept for when the destination is active again (the sweeper picks them up then).
       await repo.update(
@@ -187,6 +185,25 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
       .catch((err: Error) =>
         this.logger.warn(`Destination ${destination.id}: health not recorded: ${err.message}`),
       );
+  }
+
+  /** Which of these deliveries are still waiting for this attempt. */
+  private async stillAt(
+    ids: string[],
+    attempt: number,
+  ): Promise<Pick<AuditEventDelivery, 'id' | 'destinationId'>[]> {
+    if (!onPostgres(this.db))
+      return this.db.getRepository(AuditEventDelivery).find({
+        select: { id: true, destinationId: true },
+        where: { id: In(ids), attempts: attempt, status: In(RETRYABLE) },
+      });
+    const rows = await pgRows<{ id: string; destination_id: number }>(
+      this.db,
+      `SELECT id, destination_id FROM audit_events_streaming_deliveries
+       WHERE id = ANY($1::bigint[]) AND attempts = $2 AND status = ANY($3::text[])`,
+      [ids, attempt, RETRYABLE],
+    );
+    return rows.map((r) => ({ id: r.id, destinationId: r.destination_id }));
   }
 
   /**
