@@ -1,9 +1,10 @@
 /**
- * The reference host under test, in its own process: APP_ROLE=all (API and worker), on the
- * bench's own database and Bull prefix, flag on for every group. The orchestrator drives it over
- * IPC: set up groups and destinations (over REST and GraphQL, as an owner would), record events
- * through AuditEventsService.record, and report what that cost (SQL statements, Redis commands,
- * a CPU profile of the per-event path: `instrument.ts`).
+ * The reference host under test, in its own process: APP_ROLE=api (records events, fans them out
+ * after commit, serves REST and GraphQL) beside `worker.ts` (APP_ROLE=worker), or APP_ROLE=all
+ * alone when BENCH_TOPOLOGY=single; on the bench's own database and Bull prefix, flag on for
+ * every group. The orchestrator drives it over IPC: set up groups and destinations (over REST and
+ * GraphQL, as an owner would), record events through AuditEventsService.record, and report what
+ * that cost (SQL statements, Redis commands, a CPU profile: `instrument.ts`).
  */
 import 'reflect-metadata';
 import { Pool } from 'pg';
@@ -190,6 +191,7 @@ serve({
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     audit = app.get(AuditEventsService);
     db = app.get<DataSource>(getDataSourceToken());
+    // With APP_ROLE=all the jobs run here; with api, this only sees the queue's errors.
     watchDeliveryQueue(app);
     return { pid: process.pid, role: config.role };
   },
