@@ -20,7 +20,14 @@ import {
   settingsFromEnv,
   sleep,
 } from './common';
-import { bullFloor, gitlabStyle, insertFloor, postFloor, Throughput } from './floors';
+import {
+  bullFloor,
+  gitlabStyle,
+  gitlabTransportOnly,
+  insertFloor,
+  postFloor,
+  Throughput,
+} from './floors';
 import type { ProfileSummary } from './profile';
 import {
   printTable,
@@ -220,9 +227,11 @@ async function main(): Promise<void> {
   const receiver = child('receiver.js');
   let host: { proc: ChildProcess; rpc: Rpc } | null = null;
   let worker: { proc: ChildProcess; rpc: Rpc } | null = null;
+  let gitlabWorker: { proc: ChildProcess; rpc: Rpc } | null = null;
   const cleanup = async () => {
     host?.proc.kill();
     worker?.proc.kill();
+    gitlabWorker?.proc.kill();
     receiver.proc.kill();
     await withPg(s.pgAdminUrl, (c) =>
       c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
@@ -260,7 +269,42 @@ async function main(): Promise<void> {
     const post = await postFloor(`${recv}/floor`, s.floorN, s.workerConcurrency);
     log('floor: bare single-row insert');
     const insert = await insertFloor(dbUrl, s.floorN, s.recordConcurrency);
+    const gitlabTransport: Record<string, Throughput> = {};
+    for (const [dest, n] of [
+      [1, s.oursN],
+      [5, s.fiveDestN],
+    ] as const) {
+      log(`GitLab-style design, transport only (no database), ${dest} destination(s)`);
+      await reset();
+      const urls = Array.from({ length: dest }, (_, i) => `${recv}/gitlab-transport-${i + 1}`);
+      gitlabTransport[dest] = await gitlabTransportOnly(
+        s.redisUrl,
+        prefix,
+        urls,
+        n,
+        s.recordConcurrency,
+        s.workerConcurrency,
+        (target) => mustReceive(target, 'GitLab-style, transport only').then(() => undefined),
+      );
+    }
+
+    // --- the GitLab-style design as GitLab 14.5 runs it: INSERT + job(id); worker process -----
+    log('GitLab-style design: starting its worker process');
+    gitlabWorker = child('gitlab-worker.js');
+    await gitlabWorker.rpc.call('start', {
+      databaseUrl: dbUrl,
+      redisUrl: s.redisUrl,
+      prefix,
+      concurrency: s.workerConcurrency,
+    });
     const gitlab: Record<string, Throughput> = {};
+    const gitlabRun = (group: number, urls: string[], n: number) =>
+      gitlabStyle(dbUrl, s.redisUrl, prefix, group, urls, n, s.recordConcurrency, (target) =>
+        mustReceive(target, 'GitLab-style').then(() => undefined),
+      );
+    // The same warm-up as ours gets (pool connections, JIT), on the 1-destination group.
+    await reset();
+    await gitlabRun(1, [`${recv}/gitlab-1`], Math.min(200, s.oursN));
     for (const [dest, n] of [
       [1, s.oursN],
       [5, s.fiveDestN],
@@ -268,16 +312,16 @@ async function main(): Promise<void> {
       log(`GitLab-style design, ${dest} destination(s)`);
       await reset();
       const urls = Array.from({ length: dest }, (_, i) => `${recv}/gitlab-${i + 1}`);
-      gitlab[dest] = await gitlabStyle(
-        s.redisUrl,
-        prefix,
-        urls,
-        n,
-        s.recordConcurrency,
-        s.workerConcurrency,
-        (target) => mustReceive(target, 'GitLab-style').then(() => undefined),
-      );
+      gitlab[dest] = await gitlabRun(dest, urls, n);
     }
+    const gitlabFailures = (
+      await gitlabWorker.rpc.call<Message & { failures: Record<string, number> }>('failures')
+    ).failures;
+    if (Object.keys(gitlabFailures).length)
+      log(`GitLab-style worker failures: ${JSON.stringify(gitlabFailures)}`);
+    await gitlabWorker.rpc.call('stop');
+    await gitlabWorker.rpc.call('exit').catch(() => undefined);
+    gitlabWorker = null;
 
     // --- ours: the reference host, API and worker in their own processes (or one, `single`) ---
     const split = s.topology === 'split';
@@ -686,7 +730,12 @@ async function main(): Promise<void> {
         topology: s.topology,
       },
       floors: { bullJob: bull, keepAlivePost: post, insert },
-      gitlabStyle: { dest1: gitlab[1], dest5: gitlab[5] },
+      gitlabStyle: {
+        dest1: gitlab[1],
+        dest5: gitlab[5],
+        workerFailures: gitlabFailures,
+        transportOnly: { dest1: gitlabTransport[1], dest5: gitlabTransport[5] },
+      },
       ours: {
         perEvent: { dest1: ours[1], dest5: ours[5] },
         batch,
@@ -718,6 +767,7 @@ async function main(): Promise<void> {
     const floorMin = Math.min(insert.eventsPerSec, post.eventsPerSec);
     results.ratios = {
       oursVsGitlab: round(ours[1].eventsPerSec / gitlab[1].eventsPerSec, 2),
+      oursVsGitlabTransportOnly: round(ours[1].eventsPerSec / gitlabTransport[1].eventsPerSec, 2),
       oursVsSmallerFloor: round(ours[1].eventsPerSec / floorMin, 3),
       recordP99VsInsertP99: round(paced.record.p99 / bare.insert.p99, 2),
       rssFlat: results.memory.secondHalf.flat,
