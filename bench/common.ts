@@ -41,11 +41,20 @@ export interface BenchSettings {
    * Unset: the plugin's default (60 s); quick mode shortens it to 2 s.
    */
   circuitProbeMs: number | null;
+  /**
+   * `split` (default): ours runs as production does, the API (`host.ts`, APP_ROLE=api) and the
+   * delivery worker (`worker.ts`, APP_ROLE=worker) in two processes; `single`: one process,
+   * APP_ROLE=all (`host.ts` then also answers the worker's RPCs).
+   */
+  topology: 'split' | 'single';
   outDir: string;
 }
 
 export function settingsFromEnv(outDir: string): BenchSettings {
   const quick = /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
+  const topology = process.env.BENCH_TOPOLOGY || 'split';
+  if (topology !== 'split' && topology !== 'single')
+    throw new Error(`BENCH_TOPOLOGY must be split or single, got "${topology}"`);
   return {
     quick,
     floorN: int('BENCH_FLOOR_N', quick ? 2000 : 20000),
@@ -66,6 +75,7 @@ export function settingsFromEnv(outDir: string): BenchSettings {
       : quick
         ? 2000
         : null,
+    topology,
     outDir,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The floors (what each building block costs alone) and the GitLab-style design, all measured in
- * the orchestrating process against the same PostgreSQL, Redis and receiver as ours.
+ * The floors (what each building block costs alone) and the GitLab-style design, against the same
+ * PostgreSQL, Redis and receiver as ours. The floors and the GitLab-style producer run in the
+ * orchestrating process; the GitLab-style worker runs in its own (gitlab-worker.ts).
  */
 import axios from 'axios';
 import Bull from 'bull';
@@ -90,8 +91,8 @@ export async function postFloor(url: string, n: number, concurrency: number): Pr
   return result;
 }
 
-export const BENCH_INSERT_TABLE = `
-  CREATE TABLE IF NOT EXISTS bench_insert (
+/** The columns of an audit-event-shaped row (the INSERT floor's and the GitLab-style design's). */
+const EVENT_COLUMNS = `
     id bigserial PRIMARY KEY,
     author_id integer NOT NULL,
     entity_id integer NOT NULL,
@@ -99,17 +100,44 @@ export const BENCH_INSERT_TABLE = `
     entity_path text,
     event_type varchar(255) NOT NULL,
     details jsonb NOT NULL,
-    created_at timestamptz NOT NULL
-  )`;
+    created_at timestamptz NOT NULL`;
 
-/** One single-row insert shaped like an audit event row (one round trip, autocommit). */
-export function insertRow(pool: Pool, i: number): Promise<unknown> {
+export const BENCH_INSERT_TABLE = `CREATE TABLE IF NOT EXISTS bench_insert (${EVENT_COLUMNS})`;
+
+/**
+ * The GitLab-style design's tables: its audit events (the same row plus the group it belongs to)
+ * and its destinations by group (GitLab: `audit_events_external_audit_event_destinations`,
+ * indexed by namespace).
+ */
+export const GITLAB_TABLES = [
+  `CREATE TABLE IF NOT EXISTS bench_gitlab_events (${EVENT_COLUMNS}, group_id integer NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS bench_gitlab_destinations (
+     id serial PRIMARY KEY, group_id integer NOT NULL, url text NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS bench_gitlab_destinations_group ON bench_gitlab_destinations (group_id)`,
+];
+
+/** The Bull queue of the GitLab-style design (producer here, worker in gitlab-worker.ts). */
+export const GITLAB_QUEUE = 'gitlab-style';
+
+/**
+ * One single-row insert shaped like an audit event row (one round trip, autocommit), into
+ * `bench_insert`, or into `bench_gitlab_events` for `groupId`. Answers the new row's id.
+ */
+export async function insertRow(pool: Pool, i: number, groupId?: number): Promise<string> {
   const event = sampleEvent(String(i));
-  return pool.query(
-    `INSERT INTO bench_insert (author_id, entity_id, entity_type, entity_path, event_type, details, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [1, 1, 'Group', 'bench-group', 'group_created', JSON.stringify(event.details), new Date()],
-  );
+  const values = [1, 1, 'Group', 'bench-group', 'group_created', JSON.stringify(event.details)];
+  const columns = 'author_id, entity_id, entity_type, entity_path, event_type, details, created_at';
+  const res = await (groupId === undefined
+    ? pool.query(
+        `INSERT INTO bench_insert (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+        [...values, new Date()],
+      )
+    : pool.query(
+        `INSERT INTO bench_gitlab_events (${columns}, group_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+        [...values, new Date(), groupId],
+      ));
+  return String(res.rows[0].id);
 }
 
 /** A bare single-row insert into PostgreSQL, `concurrency` in flight on a pool of 20. */
@@ -129,10 +157,52 @@ export async function insertFloor(
 }
 
 /**
- * The GitLab-style design: the producer adds one Bull job per event (carrying the event), the
- * worker makes one axios POST per job and destination with axios's defaults. No database.
+ * The GitLab-style design as GitLab 14.5 runs it, producer side (this process): per event, the
+ * audit event row is saved (one single-row INSERT), then one job carrying only its id is queued
+ * (`AuditEventStreamingWorker.perform_async(audit_event_id)`). The worker runs in its own process
+ * (gitlab-worker.ts): it loads the event by id, the group's destinations, and POSTs once per
+ * destination, no retry. Timed from the first insert until the receiver has every (event,
+ * destination). `urls` become the destinations of group `groupId` (replacing any it had).
  */
 export async function gitlabStyle(
+  databaseUrl: string,
+  redisUrl: string,
+  prefix: string,
+  groupId: number,
+  urls: string[],
+  n: number,
+  producerConcurrency: number,
+  awaitReceived: (target: number) => Promise<void>,
+): Promise<Throughput> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 20 });
+  for (const ddl of GITLAB_TABLES) await pool.query(ddl);
+  await pool.query('DELETE FROM bench_gitlab_destinations WHERE group_id = $1', [groupId]);
+  for (const url of urls)
+    await pool.query('INSERT INTO bench_gitlab_destinations (group_id, url) VALUES ($1, $2)', [
+      groupId,
+      url,
+    ]);
+  const queue = new Bull(GITLAB_QUEUE, redisUrl, { prefix });
+  await onceReady(queue);
+  const received = awaitReceived(n * urls.length);
+  const started = nowMs();
+  await runConcurrently(n, producerConcurrency, async (i) => {
+    const id = await insertRow(pool, i, groupId);
+    await queue.add({ id }, { removeOnComplete: true, removeOnFail: true });
+  });
+  await received;
+  const result = throughput(n, started, n * urls.length);
+  await queue.close();
+  await pool.end();
+  return result;
+}
+
+/**
+ * The GitLab-style design's transport alone (for information): the producer adds one Bull job per
+ * event carrying the event, a worker in this process makes one axios POST per job and destination
+ * with axios's defaults. No database, no worker process.
+ */
+export async function gitlabTransportOnly(
   redisUrl: string,
   prefix: string,
   urls: string[],
@@ -141,7 +211,7 @@ export async function gitlabStyle(
   workerConcurrency: number,
   awaitReceived: (target: number) => Promise<void>,
 ): Promise<Throughput> {
-  const queue = new Bull('gitlab-style', redisUrl, { prefix });
+  const queue = new Bull('gitlab-transport', redisUrl, { prefix });
   await onceReady(queue);
   void queue.process(workerConcurrency, async (job) => {
     for (const url of urls) await axios.post(url, job.data.event);

@@ -1,65 +1,22 @@
 /**
- * The reference host under test, in its own process: APP_ROLE=all (API and worker), on the
- * bench's own database and Bull prefix, flag on for every group. The orchestrator drives it over
- * IPC: set up groups and destinations (over REST and GraphQL, as an owner would), record events
- * through AuditEventsService.record, and report what that cost (SQL statements, Redis commands,
- * a CPU profile of the per-event path).
+ * The reference host under test, in its own process: APP_ROLE=api (records events, fans them out
+ * after commit, serves REST and GraphQL) beside `worker.ts` (APP_ROLE=worker), or APP_ROLE=all
+ * alone when BENCH_TOPOLOGY=single; on the bench's own database and Bull prefix, flag on for
+ * every group. The orchestrator drives it over IPC: set up groups and destinations (over REST and
+ * GraphQL, as an owner would), record events through AuditEventsService.record, and report what
+ * that cost (SQL statements, Redis commands, a CPU profile: `instrument.ts`).
  */
 import 'reflect-metadata';
-import Redis from 'ioredis';
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AuditEventsService } from '../src/audit-event-streaming';
 import { createApp } from '../src/bootstrap';
 import { configFromEnv } from '../src/reference-host/config';
-import { DeliveryQueue } from '../src/audit-event-streaming/streaming/delivery-queue';
-import { nowMs, round, runConcurrently, runPaced, serve, summarize } from './common';
+import { nowMs, runConcurrently, runPaced, serve, summarize } from './common';
 import { BENCH_INSERT_TABLE, insertRow } from './floors';
-import { summarizeProfile, CpuProfile } from './profile';
-
-// --- counting SQL statements and Redis commands -------------------------------------------------
-
-const sql = new Map<string, number>();
-const redis = new Map<string, number>();
-
-function sqlKind(text: string): string {
-  const t = text.replace(/\s+/g, ' ').trim();
-  const verb =
-    /^(SELECT DISTINCT|SELECT|INSERT INTO|UPDATE|DELETE FROM|START TRANSACTION|BEGIN|COMMIT|ROLLBACK)/i
-      .exec(t)?.[1]
-      ?.toUpperCase();
-  if (!verb) return t.slice(0, 40);
-  const table = /(?:FROM|INTO|UPDATE) "?([a-z_]+)"?/i.exec(t)?.[1];
-  return table ? `${verb} ${table}` : verb;
-}
-
-const clientQuery = Client.prototype.query as (...args: unknown[]) => unknown;
-(Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (
-  this: Client,
-  ...args: unknown[]
-) {
-  const first = args[0] as string | { text?: string } | undefined;
-  const text = typeof first === 'string' ? first : (first?.text ?? '');
-  const kind = sqlKind(text);
-  sql.set(kind, (sql.get(kind) ?? 0) + 1);
-  return clientQuery.apply(this, args);
-};
-
-const redisProto = Redis.prototype as unknown as { sendCommand: (...args: unknown[]) => unknown };
-const sendCommand = redisProto.sendCommand;
-redisProto.sendCommand = function (this: unknown, ...args: unknown[]) {
-  const name = String((args[0] as { name?: string })?.name ?? '?');
-  redis.set(name, (redis.get(name) ?? 0) + 1);
-  return sendCommand.apply(this, args);
-};
-
-function snapshot(map: Map<string, number>): Record<string, number> {
-  return Object.fromEntries([...map].sort((a, b) => b[1] - a[1]));
-}
+import { instrumentHandlers, watchDeliveryQueue } from './instrument';
 
 // --- the app -------------------------------------------------------------------------------------
 
@@ -68,11 +25,7 @@ let url = '';
 let audit: AuditEventsService;
 let db: DataSource;
 const groups = new Map<string, { id: number; path: string }>();
-let profiler: Session | null = null;
 const adminToken = process.env.ADMIN_TOKEN!;
-/** Delivery jobs that failed (threw) or stalled in this process, by reason, since the last read. */
-let jobFailures: Record<string, number> = {};
-const jobFailed = (reason: string) => (jobFailures[reason] = (jobFailures[reason] ?? 0) + 1);
 
 async function api(path: string, body: unknown): Promise<any> {
   const res = await fetch(`${url}${path}`, {
@@ -238,16 +191,9 @@ serve({
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     audit = app.get(AuditEventsService);
     db = app.get<DataSource>(getDataSourceToken());
-    // A job that throws leaves its claimed deliveries to the lease and the sweeper: count them.
-    const queue = app.get(DeliveryQueue, { strict: false }).queue;
-    queue.on('failed', (_job, err: Error) =>
-      jobFailed(`failed: ${String(err?.message).slice(0, 160)}`),
-    );
-    queue.on('stalled', () => jobFailed('stalled'));
-    queue.on('error', (err: Error) =>
-      jobFailed(`queue error: ${String(err?.message).slice(0, 160)}`),
-    );
-    return { pid: process.pid };
+    // With APP_ROLE=all the jobs run here; with api, this only sees the queue's errors.
+    watchDeliveryQueue(app);
+    return { pid: process.pid, role: config.role };
   },
   setup: async (m) => {
     const receiver = String(m.receiverUrl);
@@ -355,18 +301,6 @@ serve({
     await pool.end();
     return { n, insert: summarize(latencies) };
   },
-  /** Delivery job failures since the last call (and resets them). */
-  jobFailures: () => {
-    const out = jobFailures;
-    jobFailures = {};
-    return { failures: out };
-  },
-  countersReset: () => {
-    sql.clear();
-    redis.clear();
-    return {};
-  },
-  counters: () => ({ sql: snapshot(sql), redis: snapshot(redis) }),
   /**
    * Deliveries by status: all of them, or those of `destinationIds` (numeric), then also by the
    * last answer (status code, start of the error).
@@ -415,33 +349,6 @@ serve({
       [m.destinationIds, m.eventIds, Number(m.since)],
     ),
   }),
-  profileStart: async () => {
-    profiler = new Session();
-    profiler.connect();
-    const post = (method: string, params?: object) =>
-      new Promise<any>((resolve, reject) =>
-        profiler!.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
-      );
-    await post('Profiler.enable');
-    await post('Profiler.setSamplingInterval', { interval: 500 });
-    await post('Profiler.start');
-    return {};
-  },
-  profileStop: async (m) => {
-    const session = profiler!;
-    profiler = null;
-    const { profile } = await new Promise<{ profile: CpuProfile }>((resolve, reject) =>
-      session.post('Profiler.stop', (err, res) => (err ? reject(err) : resolve(res as any))),
-    );
-    session.disconnect();
-    if (m.file) writeFileSync(String(m.file), JSON.stringify(profile));
-    return summarizeProfile(profile, process.cwd());
-  },
-  memory: () => ({ rssMb: round(process.memoryUsage().rss / 2 ** 20) }),
-  close: async () => {
-    await app.close();
-    setImmediate(() => process.exit(0));
-    return {};
-  },
+  ...instrumentHandlers(() => app),
 });
 process.on('disconnect', () => process.exit(0));

@@ -5,13 +5,50 @@ import { LatencySummary, quantile, round } from './common';
 import type { Throughput } from './floors';
 import type { ProfileSummary } from './profile';
 
+/** A process of ours: the API (APP_ROLE=api), the delivery worker (worker), or both in one (all). */
+export type AppProcess = 'api' | 'worker' | 'all';
+
+/** RSS over the second half of the run (see rssTrend). */
+export interface RssTrend {
+  /** Raw samples, GC sawtooth included. */
+  minMb: number;
+  maxMb: number;
+  spreadPct: number;
+  /** Medians of ten equal time windows; `flat` is judged on their spread. */
+  windowMediansMb: number[];
+  medianSpreadPct: number;
+  flat: boolean;
+}
+
+/** SQL statements and Redis commands per event: the sum over ours' processes. */
+export interface Cost {
+  sqlStatements: number;
+  redisCommands: number;
+  sql: Record<string, number>;
+  redis: Record<string, number>;
+  /** The same totals per process (api and worker; all when they are one). */
+  byProcess?: Partial<Record<AppProcess, { sqlStatements: number; redisCommands: number }>>;
+}
+
 export interface BenchResults {
   when: string;
   mode: 'quick' | 'full';
   machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string };
-  settings: Record<string, number>;
+  /** Counts and concurrencies; `topology`: split (API and worker processes) or single. */
+  settings: Record<string, number | string>;
   floors: { bullJob: Throughput; keepAlivePost: Throughput; insert: Throughput };
-  gitlabStyle: { dest1: Throughput; dest5: Throughput };
+  /**
+   * The GitLab-style design as GitLab 14.5 runs it (INSERT, job carrying the id, worker process
+   * loading the event and the destinations, one POST each), and its transport alone (job carrying
+   * the event, worker in the orchestrator, no database), for information.
+   */
+  gitlabStyle: {
+    dest1: Throughput;
+    dest5: Throughput;
+    /** POSTs that failed and jobs that threw in the GitLab-style worker, by reason. */
+    workerFailures?: Record<string, number>;
+    transportOnly?: { dest1: Throughput; dest5: Throughput };
+  };
   ours: {
     perEvent: { dest1: Throughput & { recordSeconds: number }; dest5: Throughput };
     /** Batch mode: `not built` (the API refused the batch fields) keeps the slots empty. */
@@ -40,29 +77,25 @@ export interface BenchResults {
     recordNoDestinationMs: LatencySummary;
     bareInsertMs: LatencySummary;
   };
+  /**
+   * The worker's memory (`process`: APP_ROLE=worker, or all in the single topology): samples
+   * ([seconds since the host started, MB]), peak, trend; `api`: the API process's, when apart.
+   */
   memory: {
+    process?: 'worker' | 'all';
     peakRssMb: number;
-    secondHalf: {
-      /** Raw samples, GC sawtooth included. */
-      minMb: number;
-      maxMb: number;
-      spreadPct: number;
-      /** Medians of ten equal time windows; `flat` is judged on their spread. */
-      windowMediansMb: number[];
-      medianSpreadPct: number;
-      flat: boolean;
-    };
+    secondHalf: RssTrend;
     samples: [number, number][];
+    api?: { peakRssMb: number; secondHalf: RssTrend; samples?: [number, number][] } | null;
   };
-  perEventCost: {
-    sqlStatements: number;
-    redisCommands: number;
-    sql: Record<string, number>;
-    redis: Record<string, number>;
-  } | null;
-  profile: ProfileSummary | null;
+  perEventCost: Cost | null;
+  /** CPU profiles of the 1-destination per-event phase, per process. */
+  profile: Partial<Record<AppProcess, ProfileSummary>> | null;
   ratios: {
+    /** Ours per-event 1 destination over the GitLab-style design (14.5, with its database). */
     oursVsGitlab: number;
+    /** ... over the GitLab-style transport alone (no database). */
+    oursVsGitlabTransportOnly?: number;
     oursVsSmallerFloor: number;
     recordP99VsInsertP99: number;
     rssFlat: boolean;
@@ -110,7 +143,7 @@ export interface BatchPhase extends Partial<Throughput> {
   receiver: ReceiverBatchStats;
   /** Delivery rows of the phase's destinations by status, after it. */
   deliveriesAfter: unknown[];
-  /** Delivery jobs that threw or stalled in the host during the phase, by reason. */
+  /** Delivery jobs that threw or stalled in ours' processes during the phase, by reason. */
   jobFailures: Record<string, number>;
 }
 
@@ -126,12 +159,7 @@ export interface BatchResults {
   dest5: BatchPhase | null;
   splunkHec1?: BatchPhase | null;
   /** SQL statements and Redis commands per event in the NDJSON 1-destination phase. */
-  cost?: {
-    sqlStatements: number;
-    redisCommands: number;
-    sql: Record<string, number>;
-    redis: Record<string, number>;
-  } | null;
+  cost?: Cost | null;
 }
 
 export interface BatchBacklog {
@@ -156,7 +184,7 @@ export interface BatchBacklog {
     requests: number;
     receivedEvents: number;
     problems: Record<string, number>;
-    /** Delivery jobs that threw or stalled in the host during the whole phase, by reason. */
+    /** Delivery jobs that threw or stalled in ours' processes during the whole phase. */
     jobFailures: Record<string, number>;
     deliveries: unknown[];
     /** The delivery log by 5 s window from the receiver's return (`fromS`) and answer. */
@@ -168,13 +196,20 @@ export interface BatchBacklog {
 
 interface Row {
   label: string;
-  kind: 'floor' | 'gitlab' | 'ours' | 'missing' | 'backlog';
+  kind: 'floor' | 'gitlab' | 'gitlabTransport' | 'ours' | 'missing' | 'backlog';
   eventsPerSec: number | null;
   note: string;
 }
 
+/**
+ * Whether the GitLab-style figures are GitLab 14.5's design (database, worker process). Results
+ * written before it hold the transport alone under `dest1`/`dest5`, and no `transportOnly`.
+ */
+const faithfulGitlab = (r: BenchResults) => !!r.gitlabStyle.transportOnly;
+
 function rows(r: BenchResults): Row[] {
   const t = (x: Throughput) => x.eventsPerSec;
+  const faithful = faithfulGitlab(r);
   return [
     {
       label: 'floor: bare Bull job (bulk add, no-op)',
@@ -198,14 +233,30 @@ function rows(r: BenchResults): Row[] {
       label: 'GitLab-style, 1 destination',
       kind: 'gitlab',
       eventsPerSec: t(r.gitlabStyle.dest1),
-      note: 'job + axios POST',
+      note: faithful ? 'INSERT + job(id); worker: 2 SELECTs + POST' : 'job + axios POST',
     },
     {
       label: 'GitLab-style, 5 destinations',
       kind: 'gitlab',
       eventsPerSec: t(r.gitlabStyle.dest5),
-      note: '5 POSTs per job',
+      note: faithful ? '... + 5 POSTs per job' : '5 POSTs per job',
     },
+    ...(r.gitlabStyle.transportOnly
+      ? ([
+          {
+            label: 'GitLab-style transport only, 1 dest',
+            kind: 'gitlabTransport',
+            eventsPerSec: t(r.gitlabStyle.transportOnly.dest1),
+            note: 'job(event) + POST, no database (info)',
+          },
+          {
+            label: 'GitLab-style transport only, 5 dest',
+            kind: 'gitlabTransport',
+            eventsPerSec: t(r.gitlabStyle.transportOnly.dest5),
+            note: '5 POSTs per job, no database (info)',
+          },
+        ] as Row[])
+      : []),
     {
       label: 'ours, per-event, 1 destination',
       kind: 'ours',
@@ -266,14 +317,31 @@ const fmt = (n: number | null) =>
 const ms = (l: LatencySummary) => `p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms`;
 const mark = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 
+/** `window medians 100-105 MB (5%; raw samples 98-110 MB)` */
+const trend = (m: RssTrend) =>
+  `window medians ${Math.min(...m.windowMediansMb)}-${Math.max(...m.windowMediansMb)} MB (${m.medianSpreadPct}%; raw samples ${m.minMb}-${m.maxMb} MB)`;
+
+/** The process `memory` describes: the worker, APP_ROLE=worker (split) or all (single). */
+const workerRole = (r: BenchResults) => `APP_ROLE=${r.memory.process ?? 'all'}`;
+
 export function targetLines(r: BenchResults): string[] {
   const q = r.ratios;
-  const m = r.memory.secondHalf;
+  const api = r.memory.api;
   return [
-    `ours 1 dest / GitLab-style 1 dest = ${q.oursVsGitlab}x (target >= 3x): ${mark(q.oursVsGitlab >= 3)}`,
+    `ours 1 dest / GitLab-style 1 dest${faithfulGitlab(r) ? ' (14.5: INSERT, job with the id, worker process)' : ''} = ${q.oursVsGitlab}x (target >= 3x): ${mark(q.oursVsGitlab >= 3)}`,
+    ...(q.oursVsGitlabTransportOnly != null
+      ? [
+          `ours 1 dest / GitLab-style transport only (no database) 1 dest = ${q.oursVsGitlabTransportOnly}x (for information)`,
+        ]
+      : []),
     `ours 1 dest / min(INSERT, POST floor) = ${q.oursVsSmallerFloor}x (target >= 0.5x): ${mark(q.oursVsSmallerFloor >= 0.5)}`,
     `record() p99 streaming on / bare INSERT p99 = ${q.recordP99VsInsertP99}x (target <= 1.5x): ${mark(q.recordP99VsInsertP99 <= 1.5)}`,
-    `worker RSS flat within 10% over the second half: window medians ${Math.min(...m.windowMediansMb)}-${Math.max(...m.windowMediansMb)} MB (${m.medianSpreadPct}%; raw samples ${m.minMb}-${m.maxMb} MB): ${mark(q.rssFlat)}`,
+    `worker (${workerRole(r)}) RSS flat within 10% over the second half: ${trend(r.memory.secondHalf)}: ${mark(q.rssFlat)}`,
+    ...(api
+      ? [
+          `API (APP_ROLE=api) RSS over the second half: ${trend(api.secondHalf)}, ${api.secondHalf.flat ? 'flat' : 'not flat'} (for information)`,
+        ]
+      : []),
     q.batch1VsInsert != null
       ? `ours batch (NDJSON) 1 dest / INSERT floor = ${q.batch1VsInsert}x (target >= 0.9x): ${mark(q.batch1VsInsert >= 0.9)}`
       : `ours batch 1 dest / INSERT floor (target >= 0.9x): ${r.ours.batch.dest1?.status ?? r.ours.batch.status}`,
@@ -291,7 +359,7 @@ export function printTable(r: BenchResults): void {
   const w = Math.max(...list.map((x) => x.label.length));
   const out: string[] = [];
   out.push(
-    `\nAudit event streaming bench (${r.mode} run, ${r.when}, ${r.machine.cpus} CPUs, load ${r.machine.loadavgAtStart.join(' ')})\n`,
+    `\nAudit event streaming bench (${r.mode} run, ${r.when}, ${r.machine.cpus} CPUs, load ${r.machine.loadavgAtStart.join(' ')}; ${topologyText(r)})\n`,
   );
   out.push(`${'design'.padEnd(w)}  ${'events/s'.padStart(9)}  note`);
   out.push(`${'-'.repeat(w)}  ${'-'.repeat(9)}  ${'-'.repeat(28)}`);
@@ -325,7 +393,7 @@ export function printTable(r: BenchResults): void {
     }
     if (b.cost)
       out.push(
-        `  per event (NDJSON, 1 dest): ${b.cost.sqlStatements} SQL statements, ${b.cost.redisCommands} Redis commands`,
+        `  per event (NDJSON, 1 dest): ${b.cost.sqlStatements} SQL statements, ${b.cost.redisCommands} Redis commands${byProcess(b.cost)}`,
       );
   } else {
     out.push(
@@ -339,15 +407,51 @@ export function printTable(r: BenchResults): void {
         ? `backlog, batch NDJSON: ${bb.events} recorded in ${bb.recordSeconds.toFixed(1)} s while down; drained ${bb.drainSeconds.toFixed(1)} s after the receiver came back (first delivery after ${bb.firstDeliverySeconds.toFixed(1)} s; ${fmt(bb.flowEventsPerSec)} events/s once flowing) in ${bb.requests} requests (${bb.eventsPerRequest} ev/request); receiver checks: ${problems(bb.receiver) || 'all passed'}`
         : `backlog, batch NDJSON: ${bb.status}${bb.error ? ` (${bb.error})` : ''}`,
     );
-  out.push(`worker (APP_ROLE=all) peak RSS ${r.memory.peakRssMb} MB`);
+  out.push(
+    `worker (${workerRole(r)}) peak RSS ${r.memory.peakRssMb} MB` +
+      (r.memory.api ? `; API (APP_ROLE=api) peak RSS ${r.memory.api.peakRssMb} MB` : ''),
+  );
   if (r.perEventCost)
     out.push(
-      `per event (1 dest): ${r.perEventCost.sqlStatements} SQL statements, ${r.perEventCost.redisCommands} Redis commands`,
+      `per event (1 dest): ${r.perEventCost.sqlStatements} SQL statements, ${r.perEventCost.redisCommands} Redis commands${byProcess(r.perEventCost)}`,
     );
+  for (const [role, p] of Object.entries(profiles(r)))
+    out.push(
+      `CPU profile (per-event, 1 dest), ${role}: busy ${p.busyMs} ms of ${p.wallMs} ms; ${p.byArea
+        .slice(0, 5)
+        .map((a) => `${a.area} ${a.pct}%`)
+        .join(', ')}`,
+    );
+  const gf = Object.entries(r.gitlabStyle.workerFailures ?? {});
+  if (gf.length)
+    out.push(`GitLab-style worker failures: ${gf.map(([k, v]) => `${k} x${v}`).join(', ')}`);
   out.push('');
   out.push('targets:');
   for (const t of targetLines(r)) out.push(`  ${t}`);
   console.log(out.join('\n'));
+}
+
+/** How ours ran: `split topology: API and worker processes`, or one process. */
+function topologyText(r: BenchResults): string {
+  return r.settings.topology === 'split'
+    ? 'ours: API and worker in two processes'
+    : 'ours: one process, APP_ROLE=all';
+}
+
+/** ` (api 3 + 4, worker 2 + 5)`: SQL statements + Redis commands per process, when known. */
+function byProcess(c: Cost): string {
+  const parts = Object.entries(c.byProcess ?? {}).map(
+    ([role, x]) => `${role} ${x.sqlStatements} + ${x.redisCommands}`,
+  );
+  return parts.length > 1 ? ` (SQL + Redis: ${parts.join(', ')})` : '';
+}
+
+/** The CPU profiles by process (results written before the split hold one summary). */
+function profiles(r: BenchResults): Partial<Record<AppProcess, ProfileSummary>> {
+  const p = r.profile as unknown;
+  if (!p) return {};
+  if (typeof (p as ProfileSummary).busyMs === 'number') return { all: p as ProfileSummary };
+  return p as Partial<Record<AppProcess, ProfileSummary>>;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -369,6 +473,7 @@ export function renderSvg(r: BenchResults): string {
   const colours = {
     floor: '#9aa5b1',
     gitlab: '#e8833a',
+    gitlabTransport: '#f3c29b',
     ours: '#2f6fdf',
     backlog: '#6a4fc8',
     missing: 'none',
@@ -377,7 +482,8 @@ export function renderSvg(r: BenchResults): string {
   const notes = [
     `latency at ${r.latency.rate} ev/s: record() to received ${ms(r.latency.recordToReceivedMs)}`,
     `record() streaming on ${ms(r.latency.recordStreamingOnMs)}; bare INSERT ${ms(r.latency.bareInsertMs)}`,
-    `backlog ${r.backlog.events} events drained in ${r.backlog.drainSeconds.toFixed(1)} s; worker peak RSS ${r.memory.peakRssMb} MB`,
+    `backlog ${r.backlog.events} events drained in ${r.backlog.drainSeconds.toFixed(1)} s; worker peak RSS ${r.memory.peakRssMb} MB` +
+      (r.memory.api ? `, API peak RSS ${r.memory.api.peakRssMb} MB` : ''),
     ...targetLines(r),
   ];
   const height = plotBottom + 40 + notes.length * 18 + 10;
@@ -386,7 +492,7 @@ export function renderSvg(r: BenchResults): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="16" y="24" font-size="15" font-weight="bold">Audit event streaming: events per second (log scale)</text>`,
-    `<text x="16" y="42" fill="#555">${esc(`${r.mode} run ${r.when.slice(0, 16)}Z, ${r.machine.cpus} CPUs, PostgreSQL + Redis + loopback receiver; same-run floors`)}</text>`,
+    `<text x="16" y="42" fill="#555">${esc(`${r.mode} run ${r.when.slice(0, 16)}Z, ${r.machine.cpus} CPUs, PostgreSQL + Redis + loopback receiver; same-run floors; ${topologyText(r)}`)}</text>`,
   );
   for (let p = lo; p <= hi; p++) {
     const gx = x(10 ** p).toFixed(1);
@@ -423,7 +529,7 @@ export function renderSvg(r: BenchResults): string {
  * the spread of the medians of ten equal time windows, which is what "flat within 10%" is judged
  * on (a leak moves the medians; a collection does not).
  */
-export function rssTrend(samples: [number, number][]): BenchResults['memory']['secondHalf'] {
+export function rssTrend(samples: [number, number][]): RssTrend {
   const end = samples.length ? samples[samples.length - 1][0] : 0;
   const half = samples.filter(([t]) => t >= end / 2);
   const values = half.map(([, v]) => v);

@@ -20,12 +20,20 @@ import {
   settingsFromEnv,
   sleep,
 } from './common';
-import { bullFloor, gitlabStyle, insertFloor, postFloor, Throughput } from './floors';
+import {
+  bullFloor,
+  gitlabStyle,
+  gitlabTransportOnly,
+  insertFloor,
+  postFloor,
+  Throughput,
+} from './floors';
 import type { ProfileSummary } from './profile';
 import {
   printTable,
   renderSvg,
   rssTrend,
+  AppProcess,
   BatchBacklog,
   BatchPhase,
   BatchResults,
@@ -149,6 +157,41 @@ function total(counts: Record<string, number>, skip: RegExp = /^$/): number {
     .reduce((s, [, v]) => s + v, 0);
 }
 
+/** Counts of several processes added up, largest first. */
+function addUp(maps: Record<string, number>[]): Record<string, number> {
+  const sum = new Map<string, number>();
+  for (const m of maps) for (const [k, v] of Object.entries(m)) sum.set(k, (sum.get(k) ?? 0) + v);
+  return Object.fromEntries([...sum].sort((a, b) => b[1] - a[1]));
+}
+
+/** SQL statements and Redis commands of one app process since the last reset. */
+type Counts = { sql: Record<string, number>; redis: Record<string, number> };
+
+/** Blocking reads of an idle Bull worker: they count time waited, not work done. */
+const BLOCKING = /^(brpoplpush|bzpopmin|blmove)$/i;
+
+/** Per event over `n` events: the sum over the app processes, and each process's totals. */
+function cost(
+  counts: { sum: Counts; byProcess: (readonly [AppProcess, Counts])[] },
+  n: number,
+): NonNullable<BatchResults['cost']> {
+  return {
+    sqlStatements: round(total(counts.sum.sql) / n, 2),
+    redisCommands: round(total(counts.sum.redis, BLOCKING) / n, 2),
+    sql: perEvent(counts.sum.sql, n),
+    redis: perEvent(counts.sum.redis, n),
+    byProcess: Object.fromEntries(
+      counts.byProcess.map(([role, c]) => [
+        role,
+        {
+          sqlStatements: round(total(c.sql) / n, 2),
+          redisCommands: round(total(c.redis, BLOCKING) / n, 2),
+        },
+      ]),
+    ),
+  };
+}
+
 /** `value(phase)` rounded, or null when the phase was not measured. */
 function ratio<T extends { status: string }>(
   phase: T | null | undefined,
@@ -183,8 +226,12 @@ async function main(): Promise<void> {
 
   const receiver = child('receiver.js');
   let host: { proc: ChildProcess; rpc: Rpc } | null = null;
+  let worker: { proc: ChildProcess; rpc: Rpc } | null = null;
+  let gitlabWorker: { proc: ChildProcess; rpc: Rpc } | null = null;
   const cleanup = async () => {
     host?.proc.kill();
+    worker?.proc.kill();
+    gitlabWorker?.proc.kill();
     receiver.proc.kill();
     await withPg(s.pgAdminUrl, (c) =>
       c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
@@ -222,7 +269,42 @@ async function main(): Promise<void> {
     const post = await postFloor(`${recv}/floor`, s.floorN, s.workerConcurrency);
     log('floor: bare single-row insert');
     const insert = await insertFloor(dbUrl, s.floorN, s.recordConcurrency);
+    const gitlabTransport: Record<string, Throughput> = {};
+    for (const [dest, n] of [
+      [1, s.oursN],
+      [5, s.fiveDestN],
+    ] as const) {
+      log(`GitLab-style design, transport only (no database), ${dest} destination(s)`);
+      await reset();
+      const urls = Array.from({ length: dest }, (_, i) => `${recv}/gitlab-transport-${i + 1}`);
+      gitlabTransport[dest] = await gitlabTransportOnly(
+        s.redisUrl,
+        prefix,
+        urls,
+        n,
+        s.recordConcurrency,
+        s.workerConcurrency,
+        (target) => mustReceive(target, 'GitLab-style, transport only').then(() => undefined),
+      );
+    }
+
+    // --- the GitLab-style design as GitLab 14.5 runs it: INSERT + job(id); worker process -----
+    log('GitLab-style design: starting its worker process');
+    gitlabWorker = child('gitlab-worker.js');
+    await gitlabWorker.rpc.call('start', {
+      databaseUrl: dbUrl,
+      redisUrl: s.redisUrl,
+      prefix,
+      concurrency: s.workerConcurrency,
+    });
     const gitlab: Record<string, Throughput> = {};
+    const gitlabRun = (group: number, urls: string[], n: number) =>
+      gitlabStyle(dbUrl, s.redisUrl, prefix, group, urls, n, s.recordConcurrency, (target) =>
+        mustReceive(target, 'GitLab-style').then(() => undefined),
+      );
+    // The same warm-up as ours gets (pool connections, JIT), on the 1-destination group.
+    await reset();
+    await gitlabRun(1, [`${recv}/gitlab-1`], Math.min(200, s.oursN));
     for (const [dest, n] of [
       [1, s.oursN],
       [5, s.fiveDestN],
@@ -230,25 +312,24 @@ async function main(): Promise<void> {
       log(`GitLab-style design, ${dest} destination(s)`);
       await reset();
       const urls = Array.from({ length: dest }, (_, i) => `${recv}/gitlab-${i + 1}`);
-      gitlab[dest] = await gitlabStyle(
-        s.redisUrl,
-        prefix,
-        urls,
-        n,
-        s.recordConcurrency,
-        s.workerConcurrency,
-        (target) => mustReceive(target, 'GitLab-style').then(() => undefined),
-      );
+      gitlab[dest] = await gitlabRun(dest, urls, n);
     }
+    const gitlabFailures = (
+      await gitlabWorker.rpc.call<Message & { failures: Record<string, number> }>('failures')
+    ).failures;
+    if (Object.keys(gitlabFailures).length)
+      log(`GitLab-style worker failures: ${JSON.stringify(gitlabFailures)}`);
+    await gitlabWorker.rpc.call('stop');
+    await gitlabWorker.rpc.call('exit').catch(() => undefined);
+    gitlabWorker = null;
 
-    // --- ours: the reference host, APP_ROLE=all, in its own process ---------------------------
-    log('booting the reference host (APP_ROLE=all)');
-    host = child('host.js', {
+    // --- ours: the reference host, API and worker in their own processes (or one, `single`) ---
+    const split = s.topology === 'split';
+    const appEnv: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: dbUrl,
       REDIS_URL: s.redisUrl,
       BULL_PREFIX: prefix,
-      APP_ROLE: 'all',
       ADMIN_TOKEN: `glpat-bench-${suffix}`,
       UNLEASH_BOOTSTRAP: flagFile(),
       AUDIT_STREAMING_ALLOW_LOCAL_REQUESTS: 'true',
@@ -258,16 +339,52 @@ async function main(): Promise<void> {
       AUDIT_STREAMING_TIMEOUT_MS: '5000',
       // The circuit breaker holds a dead destination's deliveries until its next probe.
       ...(s.circuitProbeMs ? { AUDIT_STREAMING_CIRCUIT_PROBE_MS: String(s.circuitProbeMs) } : {}),
-    });
+    };
+    log(`booting the reference host (APP_ROLE=${split ? 'api' : 'all'})`);
+    host = child('host.js', { ...appEnv, APP_ROLE: split ? 'api' : 'all' });
     const h = host.rpc;
     const hostPid = host.proc.pid!;
-    const rss: [number, number][] = [];
+    let workerPid = 0;
+    // RSS of the API process (host) and of the worker, on one time axis (the host's start).
+    const rss: { host: [number, number][]; worker: [number, number][] } = { host: [], worker: [] };
     const t0 = nowMs();
     const sampler = setInterval(() => {
+      const t = round((nowMs() - t0) / 1000, 2);
       const m = procMemory(hostPid);
-      if (m) rss.push([round((nowMs() - t0) / 1000, 2), m.rssMb]);
+      if (m) rss.host.push([t, m.rssMb]);
+      const w = workerPid ? procMemory(workerPid) : null;
+      if (w) rss.worker.push([t, w.rssMb]);
     }, 250);
-    await h.call('boot');
+    await h.call('boot'); // runs the migrations
+    if (split) {
+      log('booting the delivery worker (APP_ROLE=worker)');
+      worker = child('worker.js', { ...appEnv, APP_ROLE: 'worker' });
+      workerPid = worker.proc.pid!;
+      await worker.rpc.call('boot');
+    }
+    /** The app processes and their role; the worker's RPCs go to the host when it is alone. */
+    const apps: [AppProcess, Rpc][] = split
+      ? [
+          ['api', h],
+          ['worker', worker!.rpc],
+        ]
+      : [['all', h]];
+    const onApps = <T = Message>(cmd: string, args: Record<string, unknown> = {}) =>
+      Promise.all(apps.map(([, rpc]) => rpc.call<T & Message>(cmd, args)));
+    const countersReset = () => onApps('countersReset');
+    /** SQL statements and Redis commands since the last reset, per process and added up. */
+    const readCounts = async () => {
+      const per = await onApps<Counts>('counters');
+      return {
+        sum: { sql: addUp(per.map((c) => c.sql)), redis: addUp(per.map((c) => c.redis)) },
+        byProcess: apps.map(([role], i) => [role, per[i]] as const),
+      };
+    };
+    /** Delivery jobs that failed or stalled since the last call, in any app process. */
+    const jobFailures = async () =>
+      addUp(
+        (await onApps<{ failures: Record<string, number> }>('jobFailures')).map((f) => f.failures),
+      );
     await h.call('setup', { receiverUrl: recv });
 
     log('ours: warm-up');
@@ -277,16 +394,16 @@ async function main(): Promise<void> {
     await mustReceive(warm, 'warm-up');
 
     const ours: Record<string, Throughput & { recordSeconds: number }> = {};
-    let profile: ProfileSummary | null = null;
-    let counters: { sql: Record<string, number>; redis: Record<string, number> } | null = null;
+    let profile: BenchResults['profile'] = null;
+    let perEventCost: BenchResults['perEventCost'] = null;
     for (const [dest, group, n] of [
       [1, 'bench-one', s.oursN],
       [5, 'bench-five', s.fiveDestN],
     ] as const) {
       log(`ours, per-event mode, ${dest} destination(s): ${n} events`);
       await reset();
-      await h.call('countersReset');
-      if (dest === 1 && s.cpuProfile) await h.call('profileStart');
+      await countersReset();
+      if (dest === 1 && s.cpuProfile) await onApps('profileStart');
       const started = nowMs();
       const received = mustReceive(n * dest, `ours ${dest}`);
       const rec = await h.call<Message & { seconds: number }>('record', {
@@ -305,11 +422,19 @@ async function main(): Promise<void> {
       };
       if (dest === 1) {
         if (s.cpuProfile)
-          profile = await h.call<ProfileSummary & Message>('profileStop', {
-            file: join(tmpdir(), `aes-bench-${suffix}.cpuprofile`),
-          });
+          profile = Object.fromEntries(
+            await Promise.all(
+              apps.map(async ([role, rpc]) => {
+                const { id: _id, ...summary } = await rpc.call<ProfileSummary & Message>(
+                  'profileStop',
+                  { file: join(tmpdir(), `aes-bench-${suffix}-${role}.cpuprofile`) },
+                );
+                return [role, summary];
+              }),
+            ),
+          );
         await sleep(300); // the last settle updates
-        counters = await h.call('counters');
+        perEventCost = cost(await readCounts(), n);
       }
     }
 
@@ -379,8 +504,8 @@ async function main(): Promise<void> {
     ): Promise<BatchPhase> => {
       log(`ours, batch mode (${format}), ${dest} destination(s): ${n} events`);
       await reset(false, prefix);
-      await h.call('jobFailures');
-      if (counting) await h.call('countersReset');
+      await jobFailures();
+      if (counting) await countersReset();
       const started = nowMs();
       const received = awaitReceived(n * dest, 30_000 + n * dest * 10);
       const phase: Partial<BatchPhase> = { format, destinations: dest };
@@ -419,8 +544,7 @@ async function main(): Promise<void> {
         eventsPerRequest: round(stats.events / Math.max(1, stats.total), 1),
         receiver: stats.batch,
         deliveriesAfter: deliveries.rows,
-        jobFailures: (await h.call<Message & { failures: Record<string, number> }>('jobFailures'))
-          .failures,
+        jobFailures: await jobFailures(),
       };
     };
 
@@ -435,16 +559,8 @@ async function main(): Promise<void> {
       const warmed = await awaitReceived(warm, 30_000);
       if (!warmed.reached) log(`  warm-up: receiver got ${warmed.unique} of ${warm}`);
       batch.dest1 = await batchPhase('NDJSON', 'bench-batch-one', '/batch-one', 1, s.oursN, true);
-      const c = await h.call<
-        Message & { sql: Record<string, number>; redis: Record<string, number> }
-      >('counters');
-      // Warm-up and phase events both went through; the phase's n is what the counters saw.
-      batch.cost = {
-        sqlStatements: round(total(c.sql) / s.oursN, 2),
-        redisCommands: round(total(c.redis, /^(brpoplpush|bzpopmin|blmove)$/i) / s.oursN, 2),
-        sql: perEvent(c.sql, s.oursN),
-        redis: perEvent(c.redis, s.oursN),
-      };
+      // Counted from the phase's start (after the warm-up): the phase's n events.
+      batch.cost = cost(await readCounts(), s.oursN);
       batch.dest5 = await batchPhase('NDJSON', 'bench-batch-five', '/batch-five-', 5, s.fiveDestN);
       batch.splunkHec1 = await batchPhase(
         'SPLUNK_HEC',
@@ -503,7 +619,7 @@ async function main(): Promise<void> {
       log(`backlog, batch mode (NDJSON): ${s.backlogN} events while the receiver is down`);
       await receiver.rpc.call('down');
       await reset(false, '/batch-backlog');
-      await h.call('jobFailures');
+      await jobFailures();
       const ids = { destinationIds: destIds('/batch-backlog') };
       const rec = await h.call<Message & { seconds: number }>('record', {
         group: 'bench-batch-backlog',
@@ -548,8 +664,7 @@ async function main(): Promise<void> {
         requests: later.total,
         receivedEvents: later.events,
         problems: later.batch.problems,
-        jobFailures: (await h.call<Message & { failures: Record<string, number> }>('jobFailures'))
-          .failures,
+        jobFailures: await jobFailures(),
         deliveries: (await h.call<Message & { rows: unknown[] }>('deliveries', ids)).rows,
         attemptsOfRepeated: (
           await h.call<Message & { rows: unknown[] }>('attemptsOf', {
@@ -569,11 +684,32 @@ async function main(): Promise<void> {
     }
 
     clearInterval(sampler);
-    const peak = procMemory(hostPid);
+    const hostPeak = procMemory(hostPid);
+    const workerPeak = workerPid ? procMemory(workerPid) : null;
+    // The API first (nothing more is recorded), then the worker.
     await h.call('close').catch(() => undefined);
     host = null;
+    await worker?.rpc.call('close').catch(() => undefined);
+    worker = null;
 
-    const memoryTrend = rssTrend(rss);
+    // `memory` is the worker's (the process that delivers): APP_ROLE=worker, or all when alone.
+    const thin = (samples: [number, number][]) =>
+      // At most about 240 points, so the JSON stays small enough to commit.
+      samples.filter((_, i) => i % Math.max(1, Math.ceil(samples.length / 240)) === 0);
+    const workerRss = split ? rss.worker : rss.host;
+    const memory: BenchResults['memory'] = {
+      process: split ? 'worker' : 'all',
+      peakRssMb: (split ? workerPeak : hostPeak)?.hwmMb ?? NaN,
+      secondHalf: rssTrend(workerRss),
+      samples: thin(workerRss),
+      api: split
+        ? {
+            peakRssMb: hostPeak?.hwmMb ?? NaN,
+            secondHalf: rssTrend(rss.host),
+            samples: thin(rss.host),
+          }
+        : null,
+    };
     const results: BenchResults = {
       when: startedAt.toISOString(),
       mode: s.quick ? 'quick' : 'full',
@@ -591,9 +727,15 @@ async function main(): Promise<void> {
         latencyMs: s.latencyMs,
         recordConcurrency: s.recordConcurrency,
         workerConcurrency: s.workerConcurrency,
+        topology: s.topology,
       },
       floors: { bullJob: bull, keepAlivePost: post, insert },
-      gitlabStyle: { dest1: gitlab[1], dest5: gitlab[5] },
+      gitlabStyle: {
+        dest1: gitlab[1],
+        dest5: gitlab[5],
+        workerFailures: gitlabFailures,
+        transportOnly: { dest1: gitlabTransport[1], dest5: gitlabTransport[5] },
+      },
       ours: {
         perEvent: { dest1: ours[1], dest5: ours[5] },
         batch,
@@ -617,24 +759,15 @@ async function main(): Promise<void> {
         recordNoDestinationMs: noDest.record,
         bareInsertMs: bare.insert,
       },
-      memory: {
-        peakRssMb: peak?.hwmMb ?? NaN,
-        secondHalf: memoryTrend,
-        // At most about 240 points, so the JSON stays small enough to commit.
-        samples: rss.filter((_, i) => i % Math.max(1, Math.ceil(rss.length / 240)) === 0),
-      },
-      perEventCost: counters && {
-        sqlStatements: round(total(counters.sql) / s.oursN, 2),
-        redisCommands: round(total(counters.redis, /^(brpoplpush|bzpopmin|blmove)$/i) / s.oursN, 2),
-        sql: perEvent(counters.sql, s.oursN),
-        redis: perEvent(counters.redis, s.oursN),
-      },
+      memory,
+      perEventCost,
       profile,
       ratios: {} as BenchResults['ratios'],
     };
     const floorMin = Math.min(insert.eventsPerSec, post.eventsPerSec);
     results.ratios = {
       oursVsGitlab: round(ours[1].eventsPerSec / gitlab[1].eventsPerSec, 2),
+      oursVsGitlabTransportOnly: round(ours[1].eventsPerSec / gitlabTransport[1].eventsPerSec, 2),
       oursVsSmallerFloor: round(ours[1].eventsPerSec / floorMin, 3),
       recordP99VsInsertP99: round(paced.record.p99 / bare.insert.p99, 2),
       rssFlat: results.memory.secondHalf.flat,
