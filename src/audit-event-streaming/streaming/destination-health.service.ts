@@ -205,26 +205,30 @@ export class DestinationHealthService {
         .update(Destination)
         .set({ ...CLEARED_HEALTH, lastSuccessAt: now })
         .where('id = :id', { id: destination.id });
-    if (destination.circuitRetryAt) {
-      const closed = await update().andWhere('circuit_retry_at IS NOT NULL').execute();
-      if (closed.affected) {
-        this.logger.log(`Destination ${destination.id} answers again: circuit closed`);
-        await this.resume(destination.id, now);
-        return;
-      }
-    }
     // A healthy destination's row is written at most about once a second, not once per delivery;
     // when the row as read before the attempt says so already, not even a round trip is made.
     const stale = now.getTime() - 1000;
     const healthy =
+      !destination.circuitRetryAt &&
       destination.consecutiveFailures === 0 &&
       !destination.failingSince &&
       destination.lastSuccessAt &&
       destination.lastSuccessAt.getTime() >= stale;
     if (healthy && !afterFailures) return;
+    // An open circuit closes with a success, whichever attempt brings it (a probe, or one that
+    // started before the circuit opened), and whatever the row said when it was read: the held
+    // deliveries are sent at once, not at their next probe.
+    const closed = await update().andWhere('circuit_retry_at IS NOT NULL').execute();
+    if (closed.affected) {
+      this.logger.log(`Destination ${destination.id} answers again: circuit closed`);
+      await this.resume(destination.id, now);
+      return;
+    }
+    // (A circuit opened since is left to its probe, which resumes what it holds.)
     await update()
+      .andWhere('circuit_retry_at IS NULL')
       .andWhere(
-        '(consecutive_failures <> 0 OR failing_since IS NOT NULL OR circuit_retry_at IS NOT NULL' +
+        '(consecutive_failures <> 0 OR failing_since IS NOT NULL' +
           ' OR last_success_at IS NULL OR last_success_at < :stale)',
         { stale: new Date(stale) },
       )
