@@ -11,6 +11,7 @@ import { DeliveryLog1764000000003 } from '../../migrations/audit-event-streaming
 import { AuditEventStreamingReplay } from './streaming/replay.entity';
 import { Replays1764000000004 } from '../../migrations/audit-event-streaming/1764000000004-Replays';
 import { DeliveryBatches1764000000005 } from '../../migrations/audit-event-streaming/1764000000005-DeliveryBatches';
+import { LeanerOutboxIndexes1764000000006 } from '../../migrations/audit-event-streaming/1764000000006-LeanerOutboxIndexes';
 
 /** Add these to the host's `TypeOrmModule.forRoot({ entities })`. */
 export const AUDIT_EVENT_STREAMING_ENTITIES = [
@@ -31,4 +32,5 @@ export const AUDIT_EVENT_STREAMING_MIGRATIONS = [
   DeliveryLog1764000000003,
   Replays1764000000004,
   DeliveryBatches1764000000005,
+  LeanerOutboxIndexes1764000000006,
 ];

@@ -8,7 +8,7 @@ import { AuditEvent } from './audit-event.entity';
 /** Rows in one shared INSERT at most. */
 const MAX_ROWS = 200;
 /** Shared INSERTs in flight at once: below this, a call goes out at once and waits for no one. */
-const MAX_IN_FLIGHT = 4;
+const MAX_IN_FLIGHT = 2;
 
 interface Waiting {
   event: AuditEvent;
