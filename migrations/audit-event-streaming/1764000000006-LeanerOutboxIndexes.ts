@@ -22,10 +22,10 @@ export class LeanerOutboxIndexes1764000000006 implements MigrationInterface {
       'index_audit_events_on_fanned_out_at',
       `CREATE INDEX "index_audit_events_unfanned" ON "${EVENTS}" ("id") WHERE "fanned_out_at" IS NULL`,
     );
-    // The sweeper and batch claims: undelivered deliveries by when they are due.
+    // Batch claims, resumes and the sweeper: a destination's undelivered deliveries in order.
     await swap(
       'index_streaming_deliveries_on_status_and_next_attempt',
-      `CREATE INDEX "index_streaming_deliveries_undelivered" ON "${DELIVERIES}" ("next_attempt_at") ` +
+      `CREATE INDEX "index_streaming_deliveries_undelivered" ON "${DELIVERIES}" ("destination_id", "id") ` +
         `WHERE "status" IN ('pending', 'failed')`,
     );
     // The cleanup: delivered rows by age.

@@ -19,7 +19,7 @@ export type DeliveryStatus = 'pending' | 'failed' | 'delivered' | 'dead';
 /** The outbox row: one per (audit event, destination). The database is the source of truth. */
 @Entity({ name: 'audit_events_streaming_deliveries' })
 @Unique('uq_streaming_delivery', ['auditEventId', 'destinationId'])
-@Index('index_streaming_deliveries_undelivered', ['nextAttemptAt'], {
+@Index('index_streaming_deliveries_undelivered', ['destinationId', 'id'], {
   where: `"status" IN ('pending', 'failed')`,
 })
 export class AuditEventDelivery {

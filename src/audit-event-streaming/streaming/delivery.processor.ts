@@ -197,13 +197,22 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
         select: { id: true, destinationId: true },
         where: { id: In(ids), attempts: attempt, status: In(RETRYABLE) },
       });
-    const rows = await pgRows<{ id: string; destination_id: number }>(
+    // Looked up by primary key only, the rest checked here: a condition on the status would let
+    // the planner walk every undelivered row of the partial index instead.
+    const rows = await pgRows<{
+      id: string;
+      destination_id: number;
+      attempts: number;
+      status: string;
+    }>(
       this.db,
-      `SELECT id, destination_id FROM audit_events_streaming_deliveries
-       WHERE id = ANY($1::bigint[]) AND attempts = $2 AND status = ANY($3::text[])`,
-      [ids, attempt, RETRYABLE],
+      `SELECT id, destination_id, attempts, status FROM audit_events_streaming_deliveries
+       WHERE id = ANY($1::bigint[])`,
+      [ids],
     );
-    return rows.map((r) => ({ id: r.id, destinationId: r.destination_id }));
+    return rows
+      .filter((r) => r.attempts === attempt && RETRYABLE.includes(r.status as DeliveryStatus))
+      .map((r) => ({ id: r.id, destinationId: r.destination_id }));
   }
 
   /**
@@ -289,7 +298,9 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
       this.db,
       `WITH own AS (
          SELECT id FROM audit_events_streaming_deliveries
-         WHERE id = ANY($1::bigint[]) AND attempts = $2 AND status IN ('pending', 'failed')
+         WHERE id = ANY($1::bigint[]) AND attempts = $2
+           -- (not "IN ('pending', 'failed')", which would steer the planner to the partial index)
+           AND status <> 'delivered' AND status <> 'dead'
          ORDER BY id FOR UPDATE SKIP LOCKED
        ), due AS (
          SELECT id FROM audit_events_streaming_deliveries
