@@ -280,6 +280,8 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
       if (!group) return null;
       groupId = group.id;
       fullPath = group.fullPath;
+      // A top-level group is its own root: no second lookup.
+      if (group.parentId == null) lookups.set(`root:${group.id}`, Promise.resolve(group));
     } else if (event.entityType === 'Project') {
       const project = await once(`project:${event.entityId}`, () =>
         this.host.findProjectById(event.entityId),
