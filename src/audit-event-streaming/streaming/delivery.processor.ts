@@ -28,6 +28,8 @@ const RETRYABLE: DeliveryStatus[] = ['pending', 'failed'];
  * backlog), and firing them all at once would only queue them in memory behind the agent.
  */
 const REQUESTS_PER_JOB = 8;
+/** Deliveries a per-event job claims, sends and settles at a time. */
+const CLAIM_CHUNK = 64;
 
 /** Runs `work` over `items`, at most REQUESTS_PER_JOB at a time. */
 async function inWaves<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
@@ -138,16 +140,35 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
     }
     // A probe is one request: the rest wait (the sweeper finds them, the circuit holds them).
     const probe = destination.circuitRetryAt != null;
+    const ids = (probe ? mine.slice(0, 1) : mine).map((d) => d.id);
+    if (batchMode) {
+      await this.attempt(destination, ids, job.attempt, probe ? 0 : destination.batchMaxEvents);
+      return;
+    }
+    // A few dozen at a time: a job of hundreds (a resumed backlog) never holds them all in memory.
+    for (let i = 0; i < ids.length; i += CLAIM_CHUNK)
+      await this.attempt(destination, ids.slice(i, i + CLAIM_CHUNK), job.attempt, 0);
+  }
+
+  /**
+   * Claims these deliveries (in batch mode, with up to `batchOf` in all of the destination's due
+   * ones), sends them, settles them and logs the attempts.
+   */
+  private async attempt(
+    destination: ExternalAuditEventDestination,
+    claiming: string[],
+    attempt: number,
+    batchOf: number,
+  ): Promise<void> {
+    const batchMode = destination.batchFormat !== 'none';
     const now = new Date();
-    const claiming = (probe ? mine.slice(0, 1) : mine).map((d) => d.id);
-    const batchOf = batchMode && !probe ? destination.batchMaxEvents : 0;
     // The lease covers every request the job may make, a few at a time, each up to the timeout.
     const most = Math.max(claiming.length, batchOf);
     const waves = batchMode
       ? Math.ceil(most / destination.batchMaxEvents / REQUESTS_PER_JOB) + 1
       : Math.ceil(most / REQUESTS_PER_JOB);
     const lease = new Date(now.getTime() + this.settings.delivery.timeoutMs * (waves + 2));
-    const claimed = await this.claim(destination, claiming, job.attempt, batchOf, now, lease);
+    const claimed = await this.claim(destination, claiming, attempt, batchOf, now, lease);
     if (!claimed.length) return;
 
     const results = new Map<string, AttemptResult>();
@@ -157,7 +178,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
         destination,
         now,
       );
-      await inWaves(probe ? batches.slice(0, 1) : batches, async (batch) => {
+      // Without `batchOf` (a probe), one request.
+      await inWaves(batchOf ? batches : batches.slice(0, 1), async (batch) => {
         const result = await this.transport.send(destination.destinationUrl, batch.request);
         for (const event of batch.events) results.set(String(event.id), result);
       });
