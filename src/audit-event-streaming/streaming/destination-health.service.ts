@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { DataSource, In, IsNull } from 'typeorm';
 import { AuditEventsService } from '../audit-events/audit-events.service';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { ExternalAuditEventDestination as Destination } from '../destinations/external-audit-event-destination.entity';
@@ -339,7 +339,12 @@ export class DestinationHealthService {
         .getMany();
       if (!held.length) return;
       after = held[held.length - 1].id;
-      await repo.update({ id: In(held.map((d) => d.id)) }, { nextAttemptAt: now });
+      // Only rows still unclaimed: one a job claimed since the read keeps its lease (made due
+      // again, another job would send it a second time while the first request is out).
+      await repo.update(
+        { id: In(held.map((d) => d.id)), claimToken: IsNull(), status: In(UNDELIVERED) },
+        { nextAttemptAt: now },
+      );
       const byAttempt = new Map<number, string[]>();
       for (const d of held) byAttempt.set(d.attempts, [...(byAttempt.get(d.attempts) ?? []), d.id]);
       await this.queue.enqueueForDestinations(
