@@ -11,7 +11,7 @@ import { ExternalAuditEventDestination } from '../destinations/external-audit-ev
 import { DestinationHealthService } from './destination-health.service';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { AuditEventDelivery } from './delivery.entity';
-import { deliveryJobId, DeliveryQueue } from './delivery-queue';
+import { deliveryJobId, DeliveryQueue, DestinationDeliveriesToEnqueue } from './delivery-queue';
 import { FanOutService } from './fan-out.service';
 import { WorkerLoop } from './worker-loop';
 
@@ -115,7 +115,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         .getRepository(AuditEventDelivery)
         .createQueryBuilder('d')
         .innerJoin('d.destination', 'dest')
-        .select(['d.id', 'd.attempts', 'd.jobId'])
+        .select(['d.id', 'd.attempts', 'd.jobId', 'd.destinationId'])
         .where('d.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
         .andWhere('dest.active = :active', { active: true })
         // Held behind an open circuit: no jobs on purpose (the probe and `resume` send them).
@@ -137,12 +137,36 @@ export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.log(
           `Sweeper: re-enqueueing ${requeue.length} due deliveries whose jobs were missing`,
         );
-        await this.queue.enqueue(requeue.map((d) => ({ deliveryId: d.id, attempt: d.attempts })));
+        await this.requeue(requeue, now);
         requeued += requeue.length;
       }
       if (due.length < BATCH) break;
     }
     requeued += await this.probeOverdueCircuits(before);
     return { fannedOut, requeued };
+  }
+
+  /**
+   * Lost deliveries go back in jobs of many, one per destination and attempt (as fan-out sends
+   * them), each named on its rows first so the next sweep finds it queued.
+   */
+  private async requeue(lost: AuditEventDelivery[], now: number): Promise<void> {
+    const jobs = new Map<string, DestinationDeliveriesToEnqueue & { attempt: number }>();
+    for (const d of lost) {
+      const key = `${d.destinationId}:${d.attempts}`;
+      const job = jobs.get(key) ?? {
+        jobId: `s${now}d${d.destinationId}a${d.attempts}i${d.id}`,
+        destinationId: d.destinationId,
+        attempt: d.attempts,
+        deliveryIds: [],
+      };
+      job.deliveryIds.push(d.id);
+      jobs.set(key, job);
+    }
+    for (const job of jobs.values())
+      await this.db
+        .getRepository(AuditEventDelivery)
+        .update({ id: In(job.deliveryIds), attempts: job.attempt }, { jobId: job.jobId });
+    await this.queue.enqueueForDestinations([...jobs.values()]);
   }
 }
