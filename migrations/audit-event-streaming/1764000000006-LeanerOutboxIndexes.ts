@@ -3,6 +3,12 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 const DELIVERIES = 'audit_events_streaming_deliveries';
 const EVENTS = 'audit_events';
 
+/** Drops the index `old` and runs `create` (the index that replaces it). */
+async function swapIndex(queryRunner: QueryRunner, old: string, create: string): Promise<void> {
+  await queryRunner.query(`DROP INDEX "${old}"`);
+  await queryRunner.query(create);
+}
+
 /**
  * Every audit event writes its row, then marks it fanned out; every delivery is written, claimed
  * and settled: each of those row versions pays for every index on its table. Partial indexes hold
@@ -13,10 +19,7 @@ export class LeanerOutboxIndexes1764000000006 implements MigrationInterface {
   name = 'LeanerOutboxIndexes1764000000006';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const swap = async (old: string, create: string) => {
-      await queryRunner.query(`DROP INDEX "${old}"`);
-      await queryRunner.query(create);
-    };
+    const swap = (old: string, create: string) => swapIndex(queryRunner, old, create);
     // The sweeper: events committed but not fanned out yet, oldest first.
     await swap(
       'index_audit_events_on_fanned_out_at',
@@ -43,10 +46,7 @@ export class LeanerOutboxIndexes1764000000006 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    const swap = async (old: string, create: string) => {
-      await queryRunner.query(`DROP INDEX "${old}"`);
-      await queryRunner.query(create);
-    };
+    const swap = (old: string, create: string) => swapIndex(queryRunner, old, create);
     await swap(
       'index_audit_events_unfanned',
       `CREATE INDEX "index_audit_events_on_fanned_out_at" ON "${EVENTS}" ("fanned_out_at", "id")`,

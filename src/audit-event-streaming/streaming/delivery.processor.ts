@@ -28,6 +28,8 @@ const RETRYABLE: DeliveryStatus[] = ['pending', 'failed'];
  * backlog), and firing them all at once would only queue them in memory behind the agent.
  */
 const REQUESTS_PER_JOB = 8;
+/** What a claim takes: delivery ids, their attempt, batch size (0: none), now, lease end. */
+type ClaimArgs = [ids: string[], attempt: number, batchOf: number, now: Date, lease: Date];
 /** Deliveries a per-event job claims, sends and settles at a time. */
 const CLAIM_CHUNK = 64;
 
@@ -245,11 +247,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
    */
   private async claim(
     destination: ExternalAuditEventDestination,
-    ids: string[],
-    attempt: number,
-    batchOf: number,
-    now: Date,
-    lease: Date,
+    ...[ids, attempt, batchOf, now, lease]: ClaimArgs
   ): Promise<AuditEventDelivery[]> {
     const token = randomUUID();
     if (onPostgres(this.db))
@@ -309,12 +307,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
    */
   private async claimOnPostgres(
     destination: ExternalAuditEventDestination,
-    ids: string[],
-    attempt: number,
-    batchOf: number,
-    now: Date,
-    lease: Date,
-    token: string,
+    ...[ids, attempt, batchOf, now, lease, token]: [...ClaimArgs, string]
   ): Promise<AuditEventDelivery[]> {
     const rows = await pgRows(
       this.db,

@@ -20,17 +20,23 @@ async function serve(
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
 
+/** Servers a describe block starts; they and the transport close after it. */
+function closedAfterAll(transport: HttpTransport): Server[] {
+  const servers: Server[] = [];
+  afterAll(() => {
+    transport.close();
+    for (const s of servers) s.close();
+  });
+  return servers;
+}
+
 describe('HttpTransport', () => {
   const transport = new HttpTransport({
     ...DEFAULT_DELIVERY,
     allowLocalRequests: true,
     timeoutMs: 2000,
   });
-  const servers: Server[] = [];
-  afterAll(() => {
-    transport.close();
-    for (const s of servers) s.close();
-  });
+  const servers = closedAfterAll(transport);
 
   it('sends the body byte for byte and asks for an uncompressed answer', async () => {
     const target = await serve((_, res) => res.end('ok'));
@@ -91,11 +97,7 @@ describe('HttpTransport timeouts and answers', () => {
     timeoutMs: 300,
     responseExcerptBytes: 16,
   });
-  const servers: Server[] = [];
-  afterAll(() => {
-    transport.close();
-    for (const s of servers) s.close();
-  });
+  const servers = closedAfterAll(transport);
 
   it('gives up on a receiver that does not answer within the timeout', async () => {
     const target = await serve(() => undefined);
