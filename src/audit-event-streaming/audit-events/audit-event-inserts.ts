@@ -23,8 +23,9 @@ interface Waiting {
  *
  * Outside a transaction, calls made while earlier inserts are in flight share one multi-row INSERT
  * (a group insert, as databases group commits): each caller still returns only once its own row
- * is committed, a quiet moment sends a call on its own at once, and a shared INSERT that fails is
- * retried row by row, so a bad row fails its own caller only.
+ * is committed, a quiet moment sends a call on its own at once (in the next turn of the event
+ * loop), and a shared INSERT that fails is retried row by row, so a bad row fails its own caller
+ * only.
  */
 @Injectable()
 export class AuditEventInserts {
@@ -32,6 +33,7 @@ export class AuditEventInserts {
   private readonly statements = new Map<number, string>();
   private readonly waiting: Waiting[] = [];
   private inFlight = 0;
+  private flushing: NodeJS.Immediate | null = null;
 
   constructor(@InjectDataSource() private readonly db: DataSource) {
     this.columns = db.getMetadata(AuditEvent).columns.filter((c) => !c.isGenerated);
@@ -46,7 +48,12 @@ export class AuditEventInserts {
   insert(event: AuditEvent): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ event, resolve, reject });
-      this.flush();
+      // Calls made in the same turn of the event loop (callers that an earlier INSERT's answer
+      // released together, say) go out together.
+      this.flushing ??= setImmediate(() => {
+        this.flushing = null;
+        this.flush();
+      });
     });
   }
 
