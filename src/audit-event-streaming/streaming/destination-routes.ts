@@ -19,10 +19,16 @@ export interface DestinationRoute {
   batchWaitMs: number;
 }
 
-export function toRoute(
-  destination: ExternalAuditEventDestination,
-  namespacePath: string | null,
-): DestinationRoute {
+/** What of a destination its route is made of (a destination entity is one). */
+export interface RouteSource {
+  id: number;
+  batchFormat: ExternalAuditEventDestination['batchFormat'];
+  batchMaxWaitMs: number;
+  eventTypeFilters?: { auditEventType: string }[];
+  namespaceFilter?: { namespaceType: 'Group' | 'Project'; namespaceId: number } | null;
+}
+
+export function toRoute(destination: RouteSource, namespacePath: string | null): DestinationRoute {
   const filter = destination.namespaceFilter;
   return {
     destinationId: destination.id,

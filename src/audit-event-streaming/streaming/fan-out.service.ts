@@ -4,13 +4,22 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { AuditEventCommits } from '../audit-events/audit-event-commits';
 import { AuditEvent } from '../audit-events/audit-event.entity';
-import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
+import {
+  BatchFormat,
+  ExternalAuditEventDestination,
+} from '../destinations/external-audit-event-destination.entity';
 import { FeatureFlagService } from '../feature-flags/feature-flag.service';
 import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { onPostgres, pgRows } from '../common/hot-sql';
 import { AuditEventDelivery } from './delivery.entity';
 import { DeliveryQueue, DestinationDeliveriesToEnqueue } from './delivery-queue';
-import { DestinationRoute, EventScope, routeMatches, toRoute } from './destination-routes';
+import {
+  DestinationRoute,
+  EventScope,
+  RouteSource,
+  routeMatches,
+  toRoute,
+} from './destination-routes';
 
 /** Events per fan-out pass. */
 const MAX_BATCH = 500;
@@ -304,11 +313,7 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
   }
 
   async routesOf(rootGroupId: number): Promise<DestinationRoute[]> {
-    const destinations = await this.db.getRepository(ExternalAuditEventDestination).find({
-      where: { groupId: rootGroupId, active: true },
-      relations: { eventTypeFilters: true, namespaceFilter: true },
-      order: { id: 'ASC' },
-    });
+    const destinations = await this.routeSources(rootGroupId);
     return Promise.all(
       destinations.map(async (d) => {
         const filter = d.namespaceFilter;
@@ -323,6 +328,46 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
           : { ...toRoute(d, null), eventTypes: new Set(['\u0000none']) };
       }),
     );
+  }
+
+  /** The group's active destinations with their filters, in order (every fan-out pass reads them). */
+  private async routeSources(rootGroupId: number): Promise<RouteSource[]> {
+    if (!onPostgres(this.db))
+      return this.db.getRepository(ExternalAuditEventDestination).find({
+        where: { groupId: rootGroupId, active: true },
+        relations: { eventTypeFilters: true, namespaceFilter: true },
+        order: { id: 'ASC' },
+      });
+    const rows = await pgRows<{
+      id: number;
+      batch_format: BatchFormat;
+      batch_max_wait_ms: number;
+      event_types: string[];
+      namespace_type: 'Group' | 'Project' | null;
+      namespace_id: number | null;
+    }>(
+      this.db,
+      `SELECT d.id, d.batch_format, d.batch_max_wait_ms,
+              ARRAY(SELECT f.audit_event_type FROM audit_events_streaming_event_type_filters f
+                    WHERE f.external_audit_event_destination_id = d.id) AS event_types,
+              n.namespace_type, n.namespace_id
+       FROM audit_events_external_audit_event_destinations d
+       LEFT JOIN audit_events_streaming_http_namespace_filters n
+         ON n.external_audit_event_destination_id = d.id
+       WHERE d.namespace_id = $1 AND d.active
+       ORDER BY d.id`,
+      [rootGroupId],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      batchFormat: r.batch_format,
+      batchMaxWaitMs: r.batch_max_wait_ms,
+      eventTypeFilters: r.event_types.map((auditEventType) => ({ auditEventType })),
+      namespaceFilter:
+        r.namespace_type && r.namespace_id != null
+          ? { namespaceType: r.namespace_type, namespaceId: r.namespace_id }
+          : null,
+    }));
   }
 
   /** For the sweeper: events committed but never fanned out, oldest first. */
