@@ -266,25 +266,28 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
         .select('pick.id')
         .where('pick.status IN (:...retryable)');
       pick(picked);
-      await this.db
+      const claimed = await this.db
         .createQueryBuilder()
         .update(AuditEventDelivery)
         .set(set)
         .where(`id IN (${picked.getQuery()})`)
         .setParameters({ ...picked.getParameters(), retryable: RETRYABLE })
         .execute();
+      return claimed.affected ?? 0;
     };
+    let own = 0;
     if (ids.length) {
-      await claimWhere((q) =>
+      own = await claimWhere((q) =>
         q
           .andWhere('pick.id IN (:...ids)', { ids })
           .andWhere('pick.attempts = :attempt', { attempt })
           .orderBy('pick.id', 'ASC'),
       );
     }
-    if (batchOf > ids.length) {
+    if (own && batchOf > ids.length) {
       // Batch mode: other due deliveries of the destination join (their own jobs then find them
-      // taken); a claimed row's lease is in the future, so it is never due twice.
+      // taken); a claimed row's lease is in the future, so it is never due twice. A job that got
+      // none of its own (another job took them) takes nothing else: those have jobs of their own.
       await claimWhere((q) =>
         q
           .andWhere('pick.destination_id = :destinationId', { destinationId: destination.id })
@@ -320,6 +323,9 @@ export class DeliveryProcessor implements OnApplicationBootstrap, OnModuleDestro
        ), due AS (
          SELECT id FROM audit_events_streaming_deliveries
          WHERE destination_id = $6 AND status IN ('pending', 'failed') AND next_attempt_at <= $3
+           -- Only with some of the job's own: those of a job another one is taking now have
+           -- jobs of their own, which come when their wait is over.
+           AND EXISTS (SELECT 1 FROM own)
          ORDER BY id LIMIT $7 FOR UPDATE SKIP LOCKED
        ), claimed AS (
          UPDATE audit_events_streaming_deliveries d
