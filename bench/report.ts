@@ -56,17 +56,7 @@ export interface BenchResults {
   };
   /** The backlog phase again with the destination in batch mode (NDJSON); null: not measured. */
   backlogBatch?: BatchBacklog | null;
-  backlog: {
-    events: number;
-    recordSeconds: number;
-    drainSeconds: number;
-    /** From the receiver's return to its first delivery (the circuit breaker's probe). */
-    firstDeliverySeconds: number;
-    drainEventsPerSec: number;
-    /** Events per second once deliveries flow again (first to last). */
-    flowEventsPerSec: number;
-    /** null: the plugin's default. */
-    circuitProbeMs: number | null;
+  backlog: BacklogDrain & {
     deliveriesBeforeUp: unknown[];
     deliveriesAfterDrain: unknown[];
   };
@@ -162,17 +152,24 @@ export interface BatchResults {
   cost?: Cost | null;
 }
 
-export interface BatchBacklog {
-  status: 'measured' | 'failed';
-  error?: string;
-  format: 'NDJSON';
+/** A backlog phase: events recorded while the receiver is down, then drained once it is back. */
+export interface BacklogDrain {
   events: number;
   recordSeconds: number;
   drainSeconds: number;
+  /** From the receiver's return to its first delivery (the circuit breaker's probe). */
   firstDeliverySeconds: number;
   drainEventsPerSec: number;
+  /** Events per second once deliveries flow again (first to last). */
   flowEventsPerSec: number;
+  /** null: the plugin's default. */
   circuitProbeMs: number | null;
+}
+
+export interface BatchBacklog extends BacklogDrain {
+  status: 'measured' | 'failed';
+  error?: string;
+  format: 'NDJSON';
   requests: number;
   eventsPerRequest: number;
   receiver: ReceiverBatchStats;

@@ -15,7 +15,12 @@ import {
 } from './support/delivery-steering';
 import { eventually, Receiver } from './support/receiver';
 import { Rest } from './support/rest';
-import { createDestination, deliveriesOf, streamingEnv } from './support/streaming';
+import {
+  createDestination,
+  deliveriesOf,
+  streamingEnv,
+  streamingAppForSuite,
+} from './support/streaming';
 
 jest.setTimeout(120_000);
 
@@ -25,9 +30,8 @@ describe('externalAuditEventDestinationTestEventSend', () => {
   const receiver = new Receiver();
   let destination: Awaited<ReturnType<typeof createDestination>>;
 
-  beforeAll(async () => {
-    await receiver.start();
-    t = await startTestApp({ env: streamingEnv() });
+  streamingAppForSuite(receiver, async (app) => {
+    t = app;
     rest = new Rest(t);
     await rest.createGroup(t.adminToken, 'test-event-root');
     destination = await createDestination(t, 'test-event-root', `${receiver.url}/siem`);
@@ -41,10 +45,6 @@ describe('externalAuditEventDestinationTestEventSend', () => {
       destinationId: destination.gid,
       eventTypeFilters: ['group_created'],
     });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await receiver.stop();
   });
 
   const isTest = (r: { json: any }) => r.json?.event_type === 'audit_events_streaming_test_event';

@@ -1,8 +1,8 @@
 import { Webhook } from 'standardwebhooks';
-import { startTestApp, TestApp } from './support/app';
+import type { TestApp } from './support/app';
 import { eventually, ReceivedRequest, Receiver } from './support/receiver';
 import { Rest } from './support/rest';
-import { createDestination, deliveriesOf, streamingEnv } from './support/streaming';
+import { createDestination, deliveriesOf, streamingAppForSuite } from './support/streaming';
 
 const UPDATE = `
   mutation($input: ExternalAuditEventDestinationUpdateInput!) {
@@ -50,14 +50,9 @@ describe('streaming: batch mode', () => {
   const receiver = new Receiver();
   const requestsTo = (path: string) => receiver.requests.filter((r) => r.path === path);
 
-  beforeAll(async () => {
-    await receiver.start();
-    t = await startTestApp({ env: streamingEnv() });
-    rest = new Rest(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await receiver.stop();
+  streamingAppForSuite(receiver, (app) => {
+    t = app;
+    rest = new Rest(app);
   });
 
   it('sends NDJSON batches within the size bound, each event with its id, signed as a whole', async () => {

@@ -1,21 +1,16 @@
-import { startTestApp, TestApp } from './support/app';
+import type { TestApp } from './support/app';
 import { eventually, Receiver } from './support/receiver';
 import { Rest } from './support/rest';
-import { createDestination, streamingEnv } from './support/streaming';
+import { createDestination, streamingAppForSuite } from './support/streaming';
 
 describe('streaming: delivery to a receiver', () => {
   let t: TestApp;
   let rest: Rest;
   const receiver = new Receiver();
 
-  beforeAll(async () => {
-    await receiver.start();
-    t = await startTestApp({ env: streamingEnv() });
-    rest = new Rest(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await receiver.stop();
+  streamingAppForSuite(receiver, (app) => {
+    t = app;
+    rest = new Rest(app);
   });
 
   it('delivers a subgroup event to the root group destination', async () => {

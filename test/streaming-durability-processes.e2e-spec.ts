@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { ChildHost, ChildHostOptions } from './support/child-host';
 import { createTestDatabase, TestDatabase } from './support/databases';
-import { eventually, Receiver } from './support/receiver';
+import { Receiver, eventually, receiversForSuite } from './support/receiver';
 import { RedisServer } from './support/redis-server';
 import { Rest } from './support/rest';
 import { createDestination, streamingEnv } from './support/streaming';
@@ -16,7 +16,7 @@ import { createDestination, streamingEnv } from './support/streaming';
 describe('streaming durability: killed processes, roles, several workers', () => {
   let redis: RedisServer;
   const hosts: ChildHost[] = [];
-  const receivers: Receiver[] = [];
+  const receiver = receiversForSuite();
   const databases: { db: TestDatabase; pg: Client }[] = [];
 
   beforeAll(async () => {
@@ -34,14 +34,7 @@ describe('streaming durability: killed processes, roles, several workers', () =>
       await db.drop();
     }
     await redis?.stop();
-    for (const r of receivers) await r.stop();
   });
-
-  async function receiver(): Promise<Receiver> {
-    const r = await new Receiver().start();
-    receivers.push(r);
-    return r;
-  }
 
   /** One deployment: its own database and Bull prefix, on this file's Redis. */
   async function deployment(): Promise<{ options: Omit<ChildHostOptions, 'role'>; pg: Client }> {

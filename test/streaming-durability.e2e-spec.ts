@@ -1,6 +1,6 @@
 import { AuditEventsService, RecordAuditEventInput } from '../src/audit-event-streaming';
 import { startTestApp, TestApp } from './support/app';
-import { eventually, Receiver } from './support/receiver';
+import { eventually, receiversForSuite } from './support/receiver';
 import { RedisServer } from './support/redis-server';
 import { Rest } from './support/rest';
 import { createDestination, streamingEnv } from './support/streaming';
@@ -14,13 +14,7 @@ describe('streaming durability: rollbacks and an emptied Redis', () => {
   let redis: RedisServer;
   let t: TestApp;
   let rest: Rest;
-  const receivers: Receiver[] = [];
-
-  async function receiver(): Promise<Receiver> {
-    const r = await new Receiver().start();
-    receivers.push(r);
-    return r;
-  }
+  const receiver = receiversForSuite();
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -39,7 +33,6 @@ describe('streaming durability: rollbacks and an emptied Redis', () => {
   afterAll(async () => {
     await t?.close();
     await redis?.stop();
-    for (const r of receivers) await r.stop();
   });
 
   /** The audit events table and the outbox, as an operator would query them. */

@@ -1,5 +1,5 @@
 import { startTestApp, TestApp } from './support/app';
-import { eventually, ReceivedRequest, Receiver } from './support/receiver';
+import { ReceivedRequest, eventually, receiversForSuite } from './support/receiver';
 import { Rest } from './support/rest';
 import { auditEventOf, createDestination, deliveriesOf, streamingEnv } from './support/streaming';
 
@@ -14,12 +14,7 @@ const TIMEOUT_MS = 1000;
 describe('streaming: retries until the receiver recovers, and dead deliveries', () => {
   let t: TestApp;
   let rest: Rest;
-  const receivers: Receiver[] = [];
-  const receiver = async () => {
-    const r = await new Receiver().start();
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receiversForSuite();
 
   /** The one delivery of this audit event, once `check` holds for it. */
   const deliveryWhen = (
@@ -46,7 +41,6 @@ describe('streaming: retries until the receiver recovers, and dead deliveries', 
   });
   afterAll(async () => {
     await t?.close();
-    for (const r of receivers) await r.stop();
   });
 
   it('delivers the event after a 500, a timeout and a refused connection, with the same id', async () => {

@@ -2,7 +2,7 @@ import { AuditEvent, AuditEventsService } from '../src/audit-event-streaming';
 import { startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/databases';
 import { mutateOk } from './support/destination-api';
-import { eventually, Receiver } from './support/receiver';
+import { eventually, Receiver, receiversForSuite } from './support/receiver';
 import { Rest } from './support/rest';
 import {
   auditEventOf,
@@ -39,12 +39,7 @@ async function allDelivered(t: TestApp, auditEventIds: string[]): Promise<void> 
 describe('streaming: which destinations receive which events', () => {
   let t: TestApp;
   let rest: Rest;
-  const receivers: Receiver[] = [];
-  const receiver = async () => {
-    const r = await new Receiver().start();
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receiversForSuite();
 
   beforeAll(async () => {
     t = await startTestApp({ env: streamingEnv() });
@@ -52,7 +47,6 @@ describe('streaming: which destinations receive which events', () => {
   });
   afterAll(async () => {
     await t?.close();
-    for (const r of receivers) await r.stop();
   });
 
   it("sends subgroup and project events to their root group's destinations, and to no other group's", async () => {

@@ -2,7 +2,12 @@ import { Webhook } from 'standardwebhooks';
 import { startTestApp, TestApp } from './support/app';
 import { eventually, ReceivedRequest, Receiver } from './support/receiver';
 import { Rest } from './support/rest';
-import { auditEventOf, createDestination, streamingEnv } from './support/streaming';
+import {
+  auditEventOf,
+  createDestination,
+  streamingEnv,
+  streamingAppForSuite,
+} from './support/streaming';
 
 const ROTATE = `
   mutation($input: ExternalAuditEventDestinationSigningSecretRotateInput!) {
@@ -45,15 +50,8 @@ describe('streaming: Standard Webhooks signatures', () => {
   let t: TestApp;
   const receiver = new Receiver();
 
-  beforeAll(async () => {
-    await receiver.start();
-    t = await startTestApp({
-      env: streamingEnv({ AUDIT_STREAMING_SIGNING_OVERLAP_MS: String(24 * 3600 * 1000) }),
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await receiver.stop();
+  streamingAppForSuite(receiver, (app) => void (t = app), {
+    AUDIT_STREAMING_SIGNING_OVERLAP_MS: String(24 * 3600 * 1000),
   });
 
   it("signs every request so that the destination's signing secret verifies it", async () => {

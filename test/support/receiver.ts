@@ -138,3 +138,19 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * For a suite that starts receivers as it goes: a function that starts one, and an `afterAll`
+ * that stops every one it started.
+ */
+export function receiversForSuite(): () => Promise<Receiver> {
+  const started: Receiver[] = [];
+  afterAll(async () => {
+    for (const r of started) await r.stop();
+  });
+  return async () => {
+    const r = await new Receiver().start();
+    started.push(r);
+    return r;
+  };
+}

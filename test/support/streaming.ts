@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { IsNull, Not } from 'typeorm';
 import { AuditEvent } from '../../src/audit-event-streaming/audit-events/audit-event.entity';
 import { AuditEventDelivery } from '../../src/audit-event-streaming/streaming/delivery.entity';
-import type { TestApp } from './app';
-import { eventually } from './receiver';
+import { startTestApp, TestApp } from './app';
+import { eventually, Receiver } from './receiver';
 
 /** An UNLEASH_BOOTSTRAP file turning the flag on for these root group ids (all when omitted). */
 export function flagBootstrapFile(groupIds?: number[]): string {
@@ -41,6 +41,27 @@ export function streamingEnv(overrides: Record<string, string> = {}): Record<str
     AUDIT_STREAMING_LOST_JOB_AFTER_MS: '1000',
     ...overrides,
   };
+}
+
+/**
+ * A suite with one receiver and the app with streaming on (`streamingEnv(env)`): the receiver
+ * starts and the app boots before the suite (`ready` gets the app), both close after it.
+ */
+export function streamingAppForSuite(
+  receiver: Receiver,
+  ready: (t: TestApp) => void | Promise<void>,
+  env: Record<string, string> = {},
+): void {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    await receiver.start();
+    t = await startTestApp({ env: streamingEnv(env) });
+    await ready(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver.stop();
+  });
 }
 
 /** Creates a destination through GitLab's mutation; returns its numeric id and global id. */

@@ -1,16 +1,10 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan } from 'typeorm';
 import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-streaming.options';
 import { AuditEventDelivery } from './delivery.entity';
 import { AuditEventDeliveryAttempt } from './delivery-attempt.entity';
-import { WorkerLoop } from './worker-loop';
+import { WorkerLoopService } from './worker-loop';
 
 /** Rows per delete, so the cleanup never holds locks for long. */
 const BATCH = 1000;
@@ -21,29 +15,21 @@ const BATCH = 1000;
  * (pending, retrying, dead) is never touched, whatever its age: it waits for delivery or replay.
  */
 @Injectable()
-export class DeliveryRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(DeliveryRetentionService.name);
-  private readonly loop: WorkerLoop;
-
+export class DeliveryRetentionService extends WorkerLoopService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
+    @Inject(STREAMING_SETTINGS) settings: ResolvedStreamingSettings,
   ) {
-    this.loop = new WorkerLoop(
-      'Delivery log cleanup',
-      this.logger,
-      settings.delivery.deliveryLogCleanupIntervalMs,
-      async () => void (await this.purge()),
-    );
+    const intervalMs = settings.delivery.deliveryLogCleanupIntervalMs;
+    super(settings, {
+      name: 'Delivery log cleanup',
+      intervalMs,
+      firstRunInMs: Math.min(intervalMs, 60_000),
+    });
   }
 
-  onApplicationBootstrap(): void {
-    const interval = this.settings.delivery.deliveryLogCleanupIntervalMs;
-    if (this.settings.worker) this.loop.start(Math.min(interval, 60_000));
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.loop.stop();
+  protected async runOnce(): Promise<void> {
+    await this.purge();
   }
 
   /** One pass; returns how many deliveries it deleted. */

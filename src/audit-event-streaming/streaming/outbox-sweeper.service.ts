@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, IsNull } from 'typeorm';
 import { ExternalAuditEventDestination } from '../destinations/external-audit-event-destination.entity';
@@ -13,7 +7,7 @@ import { ResolvedStreamingSettings, STREAMING_SETTINGS } from '../audit-event-st
 import { AuditEventDelivery } from './delivery.entity';
 import { deliveryJobId, DeliveryQueue, DestinationDeliveriesToEnqueue } from './delivery-queue';
 import { FanOutService } from './fan-out.service';
-import { WorkerLoop } from './worker-loop';
+import { WorkerLoopService } from './worker-loop';
 
 /** Rows per sweep step, so one sweep never holds the database or Redis for long. */
 const BATCH = 500;
@@ -27,31 +21,19 @@ const MAX_PAGES = 40;
  * deterministic, so several sweepers at once do no harm.
  */
 @Injectable()
-export class OutboxSweeper implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(OutboxSweeper.name);
-  private readonly loop: WorkerLoop;
-
+export class OutboxSweeper extends WorkerLoopService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
+    @Inject(STREAMING_SETTINGS) settings: ResolvedStreamingSettings,
     private readonly fanOut: FanOutService,
     private readonly queue: DeliveryQueue,
     private readonly health: DestinationHealthService,
   ) {
-    this.loop = new WorkerLoop(
-      'Sweep',
-      this.logger,
-      settings.delivery.sweepIntervalMs,
-      async () => void (await this.sweep()),
-    );
+    super(settings, { name: 'Sweep', intervalMs: settings.delivery.sweepIntervalMs });
   }
 
-  onApplicationBootstrap(): void {
-    if (this.settings.worker) this.loop.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.loop.stop();
+  protected async runOnce(): Promise<void> {
+    await this.sweep();
   }
 
   /**

@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { AuditEvent } from '../audit-events/audit-event.entity';
@@ -16,7 +10,7 @@ import { deliveryJobId, DeliveryQueue } from './delivery-queue';
 import { routeMatches } from './destination-routes';
 import { FanOutService } from './fan-out.service';
 import { withinTimeout } from './waits';
-import { WorkerLoop } from './worker-loop';
+import { WorkerLoopService } from './worker-loop';
 import { AuditEventStreamingReplay as Replay, ReplayKind } from './replay.entity';
 
 /** What a replay resets: done deliveries; pending and failed ones are on their way already. */
@@ -40,19 +34,18 @@ export const INACTIVE_DESTINATION = 'Destination must be active to replay delive
  * are never stuck behind a large replay.
  */
 @Injectable()
-export class ReplayService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(ReplayService.name);
-  private readonly loop: WorkerLoop;
-
+export class ReplayService extends WorkerLoopService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(STREAMING_SETTINGS) private readonly settings: ResolvedStreamingSettings,
+    @Inject(STREAMING_SETTINGS) settings: ResolvedStreamingSettings,
     private readonly fanOut: FanOutService,
     private readonly queue: DeliveryQueue,
   ) {
-    this.loop = new WorkerLoop('Replay step', this.logger, settings.delivery.sweepIntervalMs, () =>
-      this.tick(),
-    );
+    super(settings, { name: 'Replay step', intervalMs: settings.delivery.sweepIntervalMs });
+  }
+
+  protected runOnce(): Promise<boolean> {
+    return this.tick();
   }
 
   find(id: number): Promise<Replay | null> {
@@ -230,14 +223,6 @@ export class ReplayService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   // --- the workers' loop -----------------------------------------------------------------------
-
-  onApplicationBootstrap(): void {
-    if (this.settings.worker) this.loop.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.loop.stop();
-  }
 
   /** A replay was requested here: start on it now rather than at the next tick. */
   private kick(): void {

@@ -1,4 +1,5 @@
-import type { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { ResolvedStreamingSettings } from '../audit-event-streaming.options';
 
 /**
  * A task a worker runs again and again (the sweeper, the log cleanup, replay steps): one run at a
@@ -54,5 +55,35 @@ export class WorkerLoop {
           this.schedule(more === true ? 0 : this.intervalMs);
         });
     }, ms);
+  }
+}
+
+/**
+ * A service whose task runs in a `WorkerLoop` on worker processes (the sweeper, the log cleanup,
+ * replay steps): started once the application is up, only where `worker` is on, and stopped (the
+ * run in progress finishing) before the database closes.
+ */
+export abstract class WorkerLoopService implements OnApplicationBootstrap, OnModuleDestroy {
+  protected readonly logger = new Logger(this.constructor.name);
+  protected readonly loop: WorkerLoop;
+  private readonly firstRunInMs: number;
+
+  constructor(
+    protected readonly settings: ResolvedStreamingSettings,
+    task: { name: string; intervalMs: number; firstRunInMs?: number },
+  ) {
+    this.loop = new WorkerLoop(task.name, this.logger, task.intervalMs, () => this.runOnce());
+    this.firstRunInMs = task.firstRunInMs ?? 0;
+  }
+
+  /** One run; resolves `true` when there is more to do right away. */
+  protected abstract runOnce(): Promise<boolean | void>;
+
+  onApplicationBootstrap(): void {
+    if (this.settings.worker) this.loop.start(this.firstRunInMs);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.loop.stop();
   }
 }
