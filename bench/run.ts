@@ -4,11 +4,12 @@
  * Writes bench/results/latest.json and bench/results/latest.svg. See bench/README.md.
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { flagBootstrapFile } from '../src/reference-host/flag-bootstrap';
 import {
   BenchSettings,
   LatencySummary,
@@ -101,24 +102,6 @@ function procMemory(pid: number): { rssMb: number; hwmMb: number } | null {
   } catch {
     return null;
   }
-}
-
-function flagFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'aes-bench-')), 'flags.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      version: 1,
-      features: [
-        {
-          name: 'ff_external_audit_events_namespace',
-          enabled: true,
-          strategies: [{ name: 'default', constraints: [] }],
-        },
-      ],
-    }),
-  );
-  return file;
 }
 
 async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -331,7 +314,7 @@ async function main(): Promise<void> {
       REDIS_URL: s.redisUrl,
       BULL_PREFIX: prefix,
       ADMIN_TOKEN: `glpat-bench-${suffix}`,
-      UNLEASH_BOOTSTRAP: flagFile(),
+      UNLEASH_BOOTSTRAP: flagBootstrapFile(),
       AUDIT_STREAMING_ALLOW_LOCAL_REQUESTS: 'true',
       AUDIT_STREAMING_CONCURRENCY: String(s.workerConcurrency),
       // Up to 100 quick retries: the backlog phase measures draining, not the backoff schedule.

@@ -1,34 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { IsNull, Not } from 'typeorm';
 import { AuditEvent } from '../../src/audit-event-streaming/audit-events/audit-event.entity';
 import { AuditEventDelivery } from '../../src/audit-event-streaming/streaming/delivery.entity';
+import { flagBootstrapFile } from '../../src/reference-host/flag-bootstrap';
 import { startTestApp, TestApp } from './app';
 import { eventually, Receiver } from './receiver';
 
-/** An UNLEASH_BOOTSTRAP file turning the flag on for these root group ids (all when omitted). */
-export function flagBootstrapFile(groupIds?: number[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'aes-flags-'));
-  const file = join(dir, 'flags.json');
-  const constraints = groupIds
-    ? [{ contextName: 'groupId', operator: 'IN', values: groupIds.map(String) }]
-    : [];
-  writeFileSync(
-    file,
-    JSON.stringify({
-      version: 1,
-      features: [
-        {
-          name: 'ff_external_audit_events_namespace',
-          enabled: true,
-          strategies: [{ name: 'default', constraints }],
-        },
-      ],
-    }),
-  );
-  return file;
-}
+export { flagBootstrapFile };
 
 /** Environment for a streaming suite: flag on, local receivers allowed, a short retry schedule. */
 export function streamingEnv(overrides: Record<string, string> = {}): Record<string, string> {

@@ -61,55 +61,60 @@ export class DeliveryQueue {
 
   constructor(@InjectQueue(DELIVERY_QUEUE) readonly queue: Queue<DeliveryJob>) {}
 
-  /** Never throws: what fails to enqueue stays in the outbox for the sweeper. */
-  async enqueue(items: DeliveryToEnqueue[]): Promise<boolean> {
-    if (!items.length) return true;
-    const jobs = items.map((item) => ({
-      name: DELIVERY_JOB,
-      data: { v: 1 as const, deliveryId: item.deliveryId, attempt: item.attempt },
-      opts: {
+  /** One job per delivery attempt. Never throws: what fails to enqueue stays in the outbox. */
+  enqueue(items: DeliveryToEnqueue[]): Promise<boolean> {
+    return this.add(
+      items.map((item) => ({
+        data: { v: 1 as const, deliveryId: item.deliveryId, attempt: item.attempt },
         jobId: deliveryJobId(item.deliveryId, item.attempt) + (item.jobIdSuffix ?? ''),
-        delay: item.delayMs && item.delayMs > 0 ? item.delayMs : undefined,
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    }));
-    try {
-      await withinTimeout(this.queue.addBulk(jobs));
-      return true;
-    } catch (err) {
-      this.logger.warn(
-        `Enqueue of ${items.length} deliveries deferred to the sweeper: ${(err as Error).message}`,
-      );
-      return false;
-    }
+        delayMs: item.delayMs,
+      })),
+      items.length,
+    );
   }
 
   /** One job per destination, each carrying many deliveries. Never throws, as `enqueue`. */
-  async enqueueForDestinations(items: DestinationDeliveriesToEnqueue[]): Promise<boolean> {
-    if (!items.length) return true;
-    const jobs = items.map((item) => ({
-      name: DELIVERY_JOB,
-      data: {
-        v: 2 as const,
-        destinationId: item.destinationId,
-        deliveryIds: item.deliveryIds,
-        attempt: item.attempt ?? 0,
-      },
-      opts: {
+  enqueueForDestinations(items: DestinationDeliveriesToEnqueue[]): Promise<boolean> {
+    return this.add(
+      items.map((item) => ({
+        data: {
+          v: 2 as const,
+          destinationId: item.destinationId,
+          deliveryIds: item.deliveryIds,
+          attempt: item.attempt ?? 0,
+        },
         jobId: item.jobId,
-        delay: item.delayMs && item.delayMs > 0 ? item.delayMs : undefined,
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    }));
+        delayMs: item.delayMs,
+      })),
+      items.reduce((n, item) => n + item.deliveryIds.length, 0),
+    );
+  }
+
+  /** Adds the jobs in one round trip; on failure, logs that the sweeper will catch up. */
+  private async add(
+    jobs: { data: DeliveryJob; jobId: string; delayMs?: number }[],
+    deliveries: number,
+  ): Promise<boolean> {
+    if (!jobs.length) return true;
     try {
-      await withinTimeout(this.queue.addBulk(jobs));
+      await withinTimeout(
+        this.queue.addBulk(
+          jobs.map(({ data, jobId, delayMs }) => ({
+            name: DELIVERY_JOB,
+            data,
+            opts: {
+              jobId,
+              delay: delayMs && delayMs > 0 ? delayMs : undefined,
+              removeOnComplete: true,
+              removeOnFail: true,
+            },
+          })),
+        ),
+      );
       return true;
     } catch (err) {
-      const count = items.reduce((n, item) => n + item.deliveryIds.length, 0);
       this.logger.warn(
-        `Enqueue of ${count} deliveries deferred to the sweeper: ${(err as Error).message}`,
+        `Enqueue of ${deliveries} deliveries deferred to the sweeper: ${(err as Error).message}`,
       );
       return false;
     }
