@@ -353,3 +353,71 @@ describe('streaming: a root group whose flag is off', () => {
     expect(receiverOff.requests.map((r) => r.json.event_type)).not.toContain('project_created');
   });
 });
+
+describe.each(['postgres', 'sqlite'] as const)(
+  'streaming: routes kept across fan-out passes (%s)',
+  (database) => {
+    let t: TestApp;
+    let rest: Rest;
+    let audit: AuditEventsService;
+    const receiver = receiversForSuite();
+
+    beforeAll(async () => {
+      // Host lookups and routes kept for ten minutes: only the route version can tell fan-out
+      // that a destination or a filter changed.
+      t = await startTestApp({
+        database,
+        env: streamingEnv({ AUDIT_STREAMING_LOOKUP_CACHE_MS: '600000' }),
+      });
+      rest = new Rest(t);
+      audit = t.app.get(AuditEventsService);
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('routes the very next event by every destination and filter change', async () => {
+      const r = await receiver();
+      const root = await rest.createGroup(t.adminToken, 'cached-routes');
+      const sub = await rest.createGroup(t.adminToken, 'team', root.id);
+      const record = async (eventType: string, entity: { id: number; full_path: string }) => {
+        const event = await audit.record({
+          eventType,
+          author: { id: 1, name: 'Administrator' },
+          entity: { type: 'Group', id: entity.id, path: entity.full_path },
+        });
+        return routedTo(t, event.id);
+      };
+      const a = await createDestination(t, root.full_path, `${r.url}/a`);
+      expect(await record('group_created', root)).toEqual([a.id]);
+
+      const b = await createDestination(t, root.full_path, `${r.url}/b`);
+      expect(await record('group_created', root)).toEqual([a.id, b.id]);
+
+      await mutateOk(t, 'auditEventsStreamingDestinationEventsAdd', {
+        destinationId: a.gid,
+        eventTypeFilters: ['group_created'],
+      });
+      expect(await record('project_created', root)).toEqual([b.id]);
+
+      const filter = await mutateOk(t, 'auditEventsStreamingHttpNamespaceFiltersAdd', {
+        destinationId: b.gid,
+        groupPath: sub.full_path,
+      });
+      expect(await record('project_created', root)).toEqual([]);
+      expect(await record('project_created', sub)).toEqual([b.id]);
+
+      await mutateOk(t, 'externalAuditEventDestinationUpdate', { id: b.gid, active: false });
+      expect(await record('group_created', sub)).toEqual([a.id]);
+
+      await mutateOk(t, 'externalAuditEventDestinationDestroy', { id: a.gid });
+      expect(await record('group_created', sub)).toEqual([]);
+
+      await mutateOk(t, 'externalAuditEventDestinationUpdate', { id: b.gid, active: true });
+      await mutateOk(t, 'auditEventsStreamingHttpNamespaceFiltersDelete', {
+        namespaceFilterId: filter.namespaceFilter.id,
+      });
+      expect(await record('group_created', root)).toEqual([b.id]);
+    });
+  },
+);

@@ -27,6 +27,7 @@ import { AuditEventStreamingHost } from './host/audit-event-streaming-host';
 import { DELIVERY_QUEUE, DeliveryQueue } from './streaming/delivery-queue';
 import { DeliveryProcessor } from './streaming/delivery.processor';
 import { FanOutService } from './streaming/fan-out.service';
+import { LookupCache } from './streaming/lookup-cache';
 import { OutboxSweeper } from './streaming/outbox-sweeper.service';
 import { DestinationHealthService } from './streaming/destination-health.service';
 import { DeliveryLogService } from './streaming/delivery-log.service';
@@ -74,6 +75,7 @@ import { ReplayService } from './streaming/replay.service';
     NamespaceFilterFieldsResolver,
     DeliveryQueue,
     FanOutService,
+    LookupCache,
     DeliveryProcessor,
     OutboxSweeper,
     DestinationHealthService,
@@ -91,6 +93,7 @@ import { ReplayService } from './streaming/replay.service';
     AuditEventTypeRegistry,
     FeatureFlagService,
     FanOutService,
+    LookupCache,
     OutboxSweeper,
     DeliveryProcessor,
     AuditEventStreamingMetrics,

@@ -65,6 +65,12 @@ export interface DeliveryOptions {
   deliveryLogRetentionMs: number;
   /** How often the delivery log cleanup runs, ms. */
   deliveryLogCleanupIntervalMs: number;
+  /**
+   * How long fan-out keeps the host's groups and projects, and each group's routes, ms (0: a
+   * lookup serves one fan-out pass only). Destination and filter changes are seen at once anyway;
+   * a group or project the host moves or renames is seen within this time.
+   */
+  lookupCacheMs: number;
 }
 
 export interface LimitOptions {
@@ -127,6 +133,7 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   deactivateAfterMs: 5 * DAY,
   deliveryLogRetentionMs: 30 * DAY,
   deliveryLogCleanupIntervalMs: HOUR,
+  lookupCacheMs: SECOND,
 };
 
 function definedOnly<T extends object>(value: T): Partial<T> {

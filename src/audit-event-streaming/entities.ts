@@ -12,6 +12,7 @@ import { AuditEventStreamingReplay } from './streaming/replay.entity';
 import { Replays1764000000004 } from '../../migrations/audit-event-streaming/1764000000004-Replays';
 import { DeliveryBatches1764000000005 } from '../../migrations/audit-event-streaming/1764000000005-DeliveryBatches';
 import { LeanerOutboxIndexes1764000000006 } from '../../migrations/audit-event-streaming/1764000000006-LeanerOutboxIndexes';
+import { RouteVersions1764000000007 } from '../../migrations/audit-event-streaming/1764000000007-RouteVersions';
 
 /** Add these to the host's `TypeOrmModule.forRoot({ entities })`. */
 export const AUDIT_EVENT_STREAMING_ENTITIES = [
@@ -33,4 +34,5 @@ export const AUDIT_EVENT_STREAMING_MIGRATIONS = [
   Replays1764000000004,
   DeliveryBatches1764000000005,
   LeanerOutboxIndexes1764000000006,
+  RouteVersions1764000000007,
 ];

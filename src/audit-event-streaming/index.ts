@@ -28,5 +28,6 @@ export { GroupType } from './common/group.type';
 export { GID_MODELS, toGlobalId } from './common/global-id';
 export { ResourceNotAvailableError, UnknownAuditEventTypeError } from './common/errors';
 export { AuditEventStreamingMetrics } from './streaming/delivery-metrics';
+export { LookupCache } from './streaming/lookup-cache';
 export type { AttemptOutcome } from './streaming/delivery-metrics';
 export { TEST_EVENT_TYPE } from './streaming/test-event';

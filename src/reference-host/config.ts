@@ -29,6 +29,7 @@ export interface AppConfig {
     deactivateAfterMs?: number;
     deliveryLogRetentionMs?: number;
     deliveryLogCleanupIntervalMs?: number;
+    lookupCacheMs?: number;
   };
   role: AppRole;
   /** Run pending migrations at start (default true). */
@@ -52,10 +53,22 @@ function positiveInt(
   name: string,
   unit = ' of milliseconds',
 ): number | undefined {
+  return wholeNumber(value, name, unit, 1);
+}
+
+/** A whole number of at least `min` (`positive` in the message when 1, else `min` or more). */
+function wholeNumber(
+  value: string | undefined,
+  name: string,
+  unit = ' of milliseconds',
+  min = 0,
+): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new Error(`${name} must be a positive whole number${unit}, got "${value}"`);
+  if (!Number.isSafeInteger(n) || n < min) {
+    const what = min === 1 ? 'a positive whole number' : `a whole number (${min} or more)`;
+    throw new Error(`${name} must be ${what}${unit}, got "${value}"`);
+  }
   return n;
 }
 
@@ -129,6 +142,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
       deliveryLogCleanupIntervalMs: positiveInt(
         env.AUDIT_STREAMING_RETENTION_CLEANUP_INTERVAL_MS,
         'AUDIT_STREAMING_RETENTION_CLEANUP_INTERVAL_MS',
+      ),
+      lookupCacheMs: wholeNumber(
+        env.AUDIT_STREAMING_LOOKUP_CACHE_MS,
+        'AUDIT_STREAMING_LOOKUP_CACHE_MS',
       ),
     },
     role,

@@ -13,6 +13,7 @@ import { AuditEventStreamingHost } from '../host/audit-event-streaming-host';
 import { onPostgres, pgRows } from '../common/hot-sql';
 import { AuditEventDelivery } from './delivery.entity';
 import { DeliveryQueue, DestinationDeliveriesToEnqueue } from './delivery-queue';
+import { LookupCache } from './lookup-cache';
 import {
   DestinationRoute,
   EventScope,
@@ -31,8 +32,25 @@ type NewDelivery = Pick<
   'auditEventId' | 'destinationId' | 'status' | 'attempts' | 'nextAttemptAt' | 'createdAt' | 'jobId'
 >;
 
-/** Host lookups shared by the events of one fan-out pass. */
+/** Lookups shared by the events of one fan-out pass (each loaded through the `LookupCache`). */
 type HostLookups = Map<string, Promise<unknown>>;
+
+/** A group's routes and the route version they were read at. */
+interface VersionedRoutes {
+  version: number;
+  routes: DestinationRoute[];
+}
+
+/** What one pass wrote: the deliveries it created, or the groups whose routes had changed. */
+interface Persisted {
+  created: Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[];
+  stale: number[];
+}
+
+/** A pass routed with a group's routes that changed meanwhile is routed again, this often at most. */
+const MAX_ROUTE_RETRIES = 3;
+
+const ROUTE_VERSIONS = 'audit_events_streaming_route_versions';
 
 /**
  * Fan-out after commit: each committed audit event becomes one persisted delivery per matching
@@ -49,6 +67,7 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     private readonly flags: FeatureFlagService,
     private readonly commits: AuditEventCommits,
     private readonly queue: DeliveryQueue,
+    private readonly cache: LookupCache,
   ) {}
 
   /** Committed events waiting for the next fan-out pass. */
@@ -92,8 +111,22 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
 
   /** Returns how many deliveries were created. */
   async fanOut(events: AuditEvent[]): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const created = await this.fanOutOnce(events);
+      if (created !== 'stale') return created;
+      if (attempt === MAX_ROUTE_RETRIES) {
+        this.logger.warn(
+          `Fan-out of ${events.length} audit events deferred to the sweeper: their groups' destinations kept changing`,
+        );
+        return 0;
+      }
+    }
+  }
+
+  /** One try; 'stale' when a group's routes changed since they were read (nothing was written). */
+  private async fanOutOnce(events: AuditEvent[]): Promise<number | 'stale'> {
     if (!events.length) return 0;
-    const routesByRoot = new Map<number, Promise<DestinationRoute[]>>();
+    const routesByRoot = new Map<number, Promise<VersionedRoutes>>();
     const lookups: HostLookups = new Map();
     const rows: NewDelivery[] = [];
     const now = new Date();
@@ -118,7 +151,18 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
       eventIds.push(String(event.id));
     }
     if (!eventIds.length) return 0;
-    const created = await this.persist(rows, eventIds, now);
+    // The route versions the pass routed with (a group whose lookup failed routed nothing).
+    const versions = new Map<number, number>();
+    for (const [root, routes] of routesByRoot) {
+      const read = await routes.catch(() => null);
+      if (read) versions.set(root, read.version);
+    }
+    const persisted = await this.persist(rows, eventIds, now, versions);
+    if (persisted.stale.length) {
+      for (const root of persisted.stale) this.cache.forget(`routes:${root}`);
+      return 'stale';
+    }
+    const created = persisted.created;
     if (created.length) {
       const jobs = new Map<string, DestinationDeliveriesToEnqueue>();
       for (const d of created) {
@@ -137,17 +181,20 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Persists the pass's deliveries and marks its events fanned out, atomically; answers the rows
-   * this pass created (an event fanned out before keeps its earlier rows and jobs).
+   * Persists the pass's deliveries and marks its events fanned out, atomically, unless a group's
+   * route version is no longer the one its routes were read at: then nothing is written and the
+   * stale groups are answered. Answers the rows this pass created (an event fanned out before
+   * keeps its earlier rows and jobs).
    */
   private persist(
     rows: NewDelivery[],
     eventIds: string[],
     now: Date,
-  ): Promise<Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[]> {
+    versions: Map<number, number>,
+  ): Promise<Persisted> {
     return onPostgres(this.db)
-      ? this.persistOnPostgres(rows, eventIds, now)
-      : this.persistPortable(rows, eventIds, now);
+      ? this.persistOnPostgres(rows, eventIds, now, versions)
+      : this.persistPortable(rows, eventIds, now, versions);
   }
 
   /**
@@ -158,12 +205,22 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     rows: NewDelivery[],
     eventIds: string[],
     now: Date,
-  ): Promise<Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[]> {
-    const created = await pgRows<{ id: string; destination_id: number; job_id: string }>(
+    versions: Map<number, number>,
+  ): Promise<Persisted> {
+    const result = await pgRows<{
+      id: string | null;
+      destination_id: number | null;
+      job_id: string | null;
+      stale_group: number | null;
+    }>(
       this.db,
-      `WITH live AS (
+      `WITH stale AS (
+         SELECT c.group_id FROM unnest($6::int[], $7::bigint[]) AS c(group_id, version)
+         LEFT JOIN ${ROUTE_VERSIONS} v ON v.group_id = c.group_id
+         WHERE COALESCE(v.version, 0) <> c.version
+       ), live AS (
          SELECT id FROM audit_events_external_audit_event_destinations
-         WHERE id = ANY($2::int[]) FOR SHARE
+         WHERE id = ANY($2::int[]) AND NOT EXISTS (SELECT 1 FROM stale) FOR SHARE
        ), created AS (
          INSERT INTO audit_events_streaming_deliveries
            (audit_event_id, destination_id, job_id, status, attempts, next_attempt_at, created_at)
@@ -174,18 +231,27 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
          RETURNING id, destination_id, job_id
        ), marked AS (
          UPDATE audit_events SET fanned_out_at = $4
-         WHERE id = ANY($5::bigint[]) AND fanned_out_at IS NULL
+         WHERE id = ANY($5::bigint[]) AND fanned_out_at IS NULL AND NOT EXISTS (SELECT 1 FROM stale)
        )
-       SELECT id, destination_id, job_id FROM created ORDER BY id`,
+       SELECT id, destination_id, job_id, NULL::int AS stale_group FROM created
+       UNION ALL
+       SELECT NULL, NULL, NULL, group_id FROM stale`,
       [
         rows.map((r) => r.auditEventId),
         rows.map((r) => r.destinationId),
         rows.map((r) => r.jobId),
         now,
         eventIds,
+        [...versions.keys()],
+        [...versions.values()],
       ],
     );
-    return created.map((c) => ({ id: c.id, destinationId: c.destination_id, jobId: c.job_id }));
+    const stale = result.filter((r) => r.stale_group != null).map((r) => r.stale_group!);
+    const created = result
+      .filter((r) => r.id != null)
+      .map((c) => ({ id: c.id!, destinationId: c.destination_id!, jobId: c.job_id! }))
+      .sort((a, b) => Number(a.id) - Number(b.id));
+    return { created: stale.length ? [] : created, stale };
   }
 
   /** Elsewhere (SQLite: one writer at a time): a transaction of TypeORM statements. */
@@ -193,8 +259,11 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     rows: NewDelivery[],
     eventIds: string[],
     now: Date,
-  ): Promise<Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[]> {
-    await this.db.transaction(async (manager) => {
+    versions: Map<number, number>,
+  ): Promise<Persisted> {
+    const stale = await this.db.transaction(async (manager) => {
+      const moved = await this.staleGroups(manager, versions);
+      if (moved.length) return moved;
       const live = await this.withLiveDestinations(manager, rows);
       if (live.length) {
         await manager
@@ -208,14 +277,40 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
       await manager
         .getRepository(AuditEvent)
         .update({ id: In(eventIds), fannedOutAt: IsNull() }, { fannedOutAt: now });
+      return [];
     });
-    if (!rows.length) return [];
+    if (stale.length) return { created: [], stale };
+    if (!rows.length) return { created: [], stale };
     const jobIds = [...new Set(rows.map((r) => r.jobId!))];
-    return this.db.getRepository(AuditEventDelivery).find({
+    const created = await this.db.getRepository(AuditEventDelivery).find({
       select: { id: true, destinationId: true, jobId: true },
       where: { auditEventId: In(eventIds), jobId: In(jobIds) },
       order: { id: 'ASC' },
     });
+    return { created, stale };
+  }
+
+  /** The groups whose route version is no longer the one given (portable path). */
+  private async staleGroups(
+    manager: EntityManager,
+    versions: Map<number, number>,
+  ): Promise<number[]> {
+    if (!versions.size) return [];
+    const current = await this.routeVersions(manager, [...versions.keys()]);
+    return [...versions].filter(([g, v]) => (current.get(g) ?? 0) !== v).map(([g]) => g);
+  }
+
+  /** Route versions of the groups (a group that never had a destination is at 0). */
+  private async routeVersions(
+    manager: EntityManager,
+    groupIds: number[],
+  ): Promise<Map<number, number>> {
+    const marks = groupIds.map((_g, i) => (onPostgres(this.db) ? `$${i + 1}` : '?')).join(', ');
+    const rows = (await manager.query(
+      `SELECT group_id, version FROM ${ROUTE_VERSIONS} WHERE group_id IN (${marks})`,
+      groupIds,
+    )) as { group_id: number; version: number | string }[];
+    return new Map(rows.map((r) => [Number(r.group_id), Number(r.version)]));
   }
 
   /** The rows whose destination still exists (SQLite transactions are serialized already). */
@@ -236,7 +331,7 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
   /** One pending delivery per matching active destination of the event's root group. */
   private async rowsFor(
     event: AuditEvent,
-    routesByRoot: Map<number, Promise<DestinationRoute[]>>,
+    routesByRoot: Map<number, Promise<VersionedRoutes>>,
     lookups: HostLookups,
     now: Date,
     jobOf: (destinationId: number) => string,
@@ -244,14 +339,15 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
   ): Promise<NewDelivery[]> {
     const scope = await this.scopeOf(event, lookups);
     if (!scope) return [];
-    let routes = routesByRoot.get(scope.rootGroupId);
+    const root = scope.rootGroupId;
+    let routes = routesByRoot.get(root);
     if (!routes) {
-      routes = this.routesOf(scope.rootGroupId);
-      routesByRoot.set(scope.rootGroupId, routes);
+      routes = this.cache.get(`routes:${root}`, () => this.versionedRoutes(root));
+      routesByRoot.set(root, routes);
       // A failed lookup is retried for the next event rather than failing them all.
-      routes.catch(() => routesByRoot.delete(scope.rootGroupId));
+      routes.catch(() => routesByRoot.delete(root));
     }
-    return (await routes)
+    return (await routes).routes
       .filter((route) => routeMatches(route, event.eventType, scope))
       .map((route) => {
         delayOf.set(route.destinationId, route.batchWaitMs);
@@ -270,11 +366,12 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
 
   /** The event's root group and namespace, or null when it streams nowhere (flag off, user event...). */
   async scopeOf(event: AuditEvent, lookups: HostLookups = new Map()): Promise<EventScope | null> {
-    // One host lookup per group or project per batch; a failed lookup is not kept.
+    // One host lookup per group or project per pass at most (kept across passes by the cache);
+    // a failed lookup is not kept.
     const once = <T>(key: string, load: () => Promise<T>): Promise<T> => {
       let hit = lookups.get(key) as Promise<T> | undefined;
       if (!hit) {
-        hit = load();
+        hit = this.cache.get(key, load);
         lookups.set(key, hit);
         hit.catch(() => lookups.delete(key));
       }
@@ -312,6 +409,18 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /**
+   * The group's routes with the route version read before them: a change committed in between
+   * makes the version older than the routes, never newer, so a check against it errs on the side
+   * of reading them again.
+   */
+  private async versionedRoutes(rootGroupId: number): Promise<VersionedRoutes> {
+    const version =
+      (await this.routeVersions(this.db.manager, [rootGroupId])).get(rootGroupId) ?? 0;
+    return { version, routes: await this.routesOf(rootGroupId) };
+  }
+
+  /** The group's routes as they are now (uncached). */
   async routesOf(rootGroupId: number): Promise<DestinationRoute[]> {
     const destinations = await this.routeSources(rootGroupId);
     return Promise.all(
