@@ -132,7 +132,13 @@ describe('streaming durability: killed processes, roles, several workers', () =>
   it('delivers the events of a process killed after commit and before fan-out, once a worker starts', async () => {
     const sink = await receiver();
     const { options, pg } = await deployment();
-    const doomed = await start(options, 'all', 'doomed host');
+    // Every fan-out pass reads the group's destinations (none kept between passes), so the lock
+    // below stalls it at a read, before it has sent any write.
+    const doomed = await start(
+      { ...options, env: { ...options.env, AUDIT_STREAMING_LOOKUP_CACHE_MS: '0' } },
+      'all',
+      'doomed host',
+    );
     const rest = new Rest(doomed.asClient());
     const root = await rest.createGroup(options.adminToken, 'fan-out-kill-root');
     await createDestination(doomed.asClient(), 'fan-out-kill-root', `${sink.url}/fan-out-kill`);
