@@ -9,6 +9,8 @@
 import Redis from 'ioredis';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Client } from 'pg';
 import type { INestApplicationContext } from '@nestjs/common';
 import { DeliveryQueue } from '../src/audit-event-streaming/streaming/delivery-queue';
@@ -125,6 +127,20 @@ export function instrumentHandlers(
       return summarizeProfile(profile, process.cwd());
     },
     memory: () => ({ rssMb: round(process.memoryUsage().rss / 2 ** 20) }),
+    /**
+     * After a full garbage collection: the live heap (what the process still holds) beside its
+     * RSS (what the OS gave it). Asked once, at the end of the run, so it bends no RSS sample.
+     */
+    liveHeap: () => {
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+      const m = process.memoryUsage();
+      return {
+        liveHeapMb: round(m.heapUsed / 2 ** 20),
+        heapTotalMb: round(m.heapTotal / 2 ** 20),
+        rssMb: round(m.rss / 2 ** 20),
+      };
+    },
     /** Closes the app (in-flight work finishes, Bull and the database close), then exits. */
     close: async () => {
       await app()?.close();

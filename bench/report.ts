@@ -76,7 +76,14 @@ export interface BenchResults {
     peakRssMb: number;
     secondHalf: RssTrend;
     samples: [number, number][];
-    api?: { peakRssMb: number; secondHalf: RssTrend; samples?: [number, number][] } | null;
+    /** At the end of the run, after a full garbage collection (null: not measured). */
+    atEnd?: LiveHeap | null;
+    api?: {
+      peakRssMb: number;
+      secondHalf: RssTrend;
+      samples?: [number, number][];
+      atEnd?: LiveHeap | null;
+    } | null;
   };
   perEventCost: Cost | null;
   /** CPU profiles of the 1-destination per-event phase, per process. */
@@ -318,6 +325,20 @@ const mark = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 const trend = (m: RssTrend) =>
   `window medians ${Math.min(...m.windowMediansMb)}-${Math.max(...m.windowMediansMb)} MB (${m.medianSpreadPct}%; raw samples ${m.minMb}-${m.maxMb} MB)`;
 
+/** A process's heap after a full garbage collection, beside its RSS, MB. */
+export interface LiveHeap {
+  liveHeapMb: number;
+  heapTotalMb: number;
+  rssMb: number;
+}
+
+/** `live heap X MB (heap Y MB, RSS Z MB) after a full GC at the end`, or nothing. */
+function atEnd(heap: LiveHeap | null | undefined): string {
+  return heap
+    ? `; at the end, after a full GC: live heap ${heap.liveHeapMb} MB (heap ${heap.heapTotalMb} MB, RSS ${heap.rssMb} MB)`
+    : '';
+}
+
 /** The process `memory` describes: the worker, APP_ROLE=worker (split) or all (single). */
 const workerRole = (r: BenchResults) => `APP_ROLE=${r.memory.process ?? 'all'}`;
 
@@ -405,8 +426,10 @@ export function printTable(r: BenchResults): void {
         : `backlog, batch NDJSON: ${bb.status}${bb.error ? ` (${bb.error})` : ''}`,
     );
   out.push(
-    `worker (${workerRole(r)}) peak RSS ${r.memory.peakRssMb} MB` +
-      (r.memory.api ? `; API (APP_ROLE=api) peak RSS ${r.memory.api.peakRssMb} MB` : ''),
+    `worker (${workerRole(r)}) peak RSS ${r.memory.peakRssMb} MB${atEnd(r.memory.atEnd)}` +
+      (r.memory.api
+        ? `\nAPI (APP_ROLE=api) peak RSS ${r.memory.api.peakRssMb} MB${atEnd(r.memory.api.atEnd)}`
+        : ''),
   );
   if (r.perEventCost)
     out.push(

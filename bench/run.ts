@@ -39,6 +39,7 @@ import {
   BatchPhase,
   BatchResults,
   BenchResults,
+  LiveHeap,
   ReceiverBatchStats,
 } from './report';
 
@@ -669,6 +670,14 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const hostPeak = procMemory(hostPid);
     const workerPeak = workerPid ? procMemory(workerPid) : null;
+    // Only now, with the samples taken: a forced collection would bend them.
+    const liveHeap = (rpc: Rpc | undefined) =>
+      rpc?.call<Message & LiveHeap>('liveHeap').then(
+        ({ liveHeapMb, heapTotalMb, rssMb }) => ({ liveHeapMb, heapTotalMb, rssMb }),
+        () => null,
+      ) ?? Promise.resolve(null);
+    const hostHeap = await liveHeap(h);
+    const workerHeap = split ? await liveHeap(worker?.rpc) : hostHeap;
     // The API first (nothing more is recorded), then the worker.
     await h.call('close').catch(() => undefined);
     host = null;
@@ -685,11 +694,13 @@ async function main(): Promise<void> {
       peakRssMb: (split ? workerPeak : hostPeak)?.hwmMb ?? NaN,
       secondHalf: rssTrend(workerRss),
       samples: thin(workerRss),
+      atEnd: workerHeap,
       api: split
         ? {
             peakRssMb: hostPeak?.hwmMb ?? NaN,
             secondHalf: rssTrend(rss.host),
             samples: thin(rss.host),
+            atEnd: hostHeap,
           }
         : null,
     };
