@@ -409,6 +409,13 @@ describe.each(['postgres', 'sqlite'] as const)(
 
       await mutateOk(t, 'externalAuditEventDestinationUpdate', { id: b.gid, active: false });
       expect(await record('group_created', sub)).toEqual([a.id]);
+      expect(await record('project_created', sub)).toEqual([]);
+
+      await mutateOk(t, 'auditEventsStreamingDestinationEventsRemove', {
+        destinationId: a.gid,
+        eventTypeFilters: ['group_created'],
+      });
+      expect(await record('project_created', sub)).toEqual([a.id]);
 
       await mutateOk(t, 'externalAuditEventDestinationDestroy', { id: a.gid });
       expect(await record('group_created', sub)).toEqual([]);

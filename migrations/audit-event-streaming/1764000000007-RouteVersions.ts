@@ -10,6 +10,8 @@ const FILTERS = [
 const ROUTE_COLUMNS = ['namespace_id', 'active', 'batch_format', 'batch_max_wait_ms'];
 
 /**
+ * `group_id` is a top-level group: a destination's `namespace_id` (not a namespace filter's).
+ *
  * Fan-out caches each top-level group's routes (its active destinations and their filters). Every
  * change to them bumps the group's route version in the same transaction, by trigger, so no write
  * path can forget it; fan-out checks the versions it routed with in the statement that persists
@@ -17,7 +19,9 @@ const ROUTE_COLUMNS = ['namespace_id', 'active', 'batch_format', 'batch_max_wait
  *
  * On SQLite, a later migration that rebuilds one of these tables (TypeORM does so to alter a
  * column there) drops its triggers and must create them again: until then routes are only as
- * fresh as the lookup cache's time to live.
+ * fresh as the lookup cache's time to live. A group's version row stays locked by a transaction
+ * that changed the group's routes until it ends: a second transaction changing the same group
+ * waits for it.
  */
 export class RouteVersions1764000000007 implements MigrationInterface {
   name = 'RouteVersions1764000000007';
@@ -34,10 +38,11 @@ export class RouteVersions1764000000007 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     if (queryRunner.connection.driver.options.type === 'postgres') {
       for (const table of [DESTINATIONS, ...FILTERS])
-        for (const suffix of ['changed', 'updated'])
+        for (const suffix of ['changed', 'updated', 'truncated'])
           await queryRunner.query(
             `DROP TRIGGER IF EXISTS "${table}_routes_${suffix}" ON "${table}"`,
           );
+      await queryRunner.query(`DROP FUNCTION audit_events_streaming_all_routes_changed()`);
       await queryRunner.query(`DROP FUNCTION audit_events_streaming_filter_routes_changed()`);
       await queryRunner.query(`DROP FUNCTION audit_events_streaming_destination_routes_changed()`);
       await queryRunner.query(`DROP FUNCTION audit_events_streaming_bump_routes(integer)`);
@@ -96,12 +101,32 @@ export class RouteVersions1764000000007 implements MigrationInterface {
         `CREATE TRIGGER "${table}_routes_changed" AFTER INSERT OR UPDATE OR DELETE ON "${table}"
          FOR EACH ROW EXECUTE FUNCTION audit_events_streaming_filter_routes_changed()`,
       );
+    // TRUNCATE fires no row trigger: every group's routes may have changed.
+    await queryRunner.query(
+      `CREATE FUNCTION audit_events_streaming_all_routes_changed() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       BEGIN
+         UPDATE "${VERSIONS}" SET "version" = "version" + 1;
+         RETURN NULL;
+       END $$`,
+    );
+    for (const table of [DESTINATIONS, ...FILTERS])
+      await queryRunner.query(
+        `CREATE TRIGGER "${table}_routes_truncated" AFTER TRUNCATE ON "${table}"
+         FOR EACH STATEMENT EXECUTE FUNCTION audit_events_streaming_all_routes_changed()`,
+      );
   }
 
+  /**
+   * SQLite: TypeORM's driver shares one connection, so fan-out may read a version that a
+   * transaction in progress has bumped, and then rolls back. A version is therefore never handed
+   * out twice: it moves to the clock in milliseconds when that is ahead of version + 1.
+   */
   private async upSqlite(queryRunner: QueryRunner): Promise<void> {
+    const clockMs = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
     const bump = (group: string) =>
       `INSERT OR IGNORE INTO "${VERSIONS}" ("group_id", "version") SELECT ${group}, 0 WHERE ${group} IS NOT NULL;
-       UPDATE "${VERSIONS}" SET "version" = "version" + 1 WHERE "group_id" = ${group};`;
+       UPDATE "${VERSIONS}" SET "version" = max("version" + 1, ${clockMs}) WHERE "group_id" = ${group};`;
     const ofDestination = (id: string) =>
       `(SELECT "namespace_id" FROM "${DESTINATIONS}" WHERE "id" = ${id})`;
     const changed = ROUTE_COLUMNS.map((c) => `OLD."${c}" IS NOT NEW."${c}"`).join(' OR ');

@@ -47,8 +47,8 @@ interface Persisted {
   stale: number[];
 }
 
-/** A pass routed with a group's routes that changed meanwhile is routed again, this often at most. */
-const MAX_ROUTE_RETRIES = 3;
+/** Tries of a pass whose groups' routes keep changing under it, before it is left to the sweeper. */
+const MAX_ROUTE_ATTEMPTS = 3;
 
 const ROUTE_VERSIONS = 'audit_events_streaming_route_versions';
 
@@ -114,7 +114,7 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     for (let attempt = 1; ; attempt++) {
       const created = await this.fanOutOnce(events);
       if (created !== 'stale') return created;
-      if (attempt === MAX_ROUTE_RETRIES) {
+      if (attempt === MAX_ROUTE_ATTEMPTS) {
         this.logger.warn(
           `Fan-out of ${events.length} audit events deferred to the sweeper: their groups' destinations kept changing`,
         );
@@ -159,7 +159,9 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     }
     const persisted = await this.persist(rows, eventIds, now, versions);
     if (persisted.stale.length) {
-      for (const root of persisted.stale) this.cache.forget(`routes:${root}`);
+      // Only the routes this pass used: a newer read by another pass stays.
+      for (const root of persisted.stale)
+        this.cache.forget(`routes:${root}`, routesByRoot.get(root));
       return 'stale';
     }
     const created = persisted.created;
@@ -250,7 +252,7 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     const created = result
       .filter((r) => r.id != null)
       .map((c) => ({ id: c.id!, destinationId: c.destination_id!, jobId: c.job_id! }))
-      .sort((a, b) => Number(a.id) - Number(b.id));
+      .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
     return { created: stale.length ? [] : created, stale };
   }
 

@@ -32,7 +32,9 @@ export class LookupCache {
     if (hit && hit.expiresAt > now) return hit.value as Promise<T>;
     const value = load();
     if (this.ttlMs > 0) {
-      if (this.entries.size >= MAX_ENTRIES) this.evict(now);
+      // Deleted first so that the map's order (insertion order) stays the order of expiry.
+      this.entries.delete(key);
+      this.evict(now);
       this.entries.set(key, { value, expiresAt: now + this.ttlMs });
       value.then(
         (v) => v == null && this.forget(key, value),
@@ -52,11 +54,10 @@ export class LookupCache {
     this.entries.clear();
   }
 
+  /** Drops expired entries and, past the bound, the oldest: all from the front of the map. */
   private evict(now: number): void {
-    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
-    // Map order is insertion order: the oldest go first.
-    for (const key of this.entries.keys()) {
-      if (this.entries.size < MAX_ENTRIES) break;
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt > now && this.entries.size < MAX_ENTRIES) break;
       this.entries.delete(key);
     }
   }
