@@ -41,10 +41,17 @@ interface VersionedRoutes {
   routes: DestinationRoute[];
 }
 
-/** What one pass wrote: the deliveries it created, or the groups whose routes had changed. */
+/** An event as one pass routed it: its top-level group (null: it streams nowhere) and rows. */
+interface RoutedEvent {
+  event: AuditEvent;
+  root: number | null;
+  rows: NewDelivery[];
+}
+
+/** What one pass wrote: the deliveries it created, and the groups whose routes had changed. */
 interface Persisted {
   created: Pick<AuditEventDelivery, 'id' | 'destinationId' | 'jobId'>[];
-  stale: number[];
+  staleGroupIds: number[];
 }
 
 /** Tries of a pass whose groups' routes keep changing under it, before it is left to the sweeper. */
@@ -111,59 +118,59 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
 
   /** Returns how many deliveries were created. */
   async fanOut(events: AuditEvent[]): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
-      const created = await this.fanOutOnce(events);
-      if (created !== 'stale') return created;
-      if (attempt === MAX_ROUTE_ATTEMPTS) {
+    let created = 0;
+    let pending = events;
+    for (let attempt = 1; pending.length; attempt++) {
+      if (attempt > MAX_ROUTE_ATTEMPTS) {
         this.logger.warn(
-          `Fan-out of ${events.length} audit events deferred to the sweeper: their groups' destinations kept changing`,
+          `Fan-out of ${pending.length} audit events deferred to the sweeper: their groups' destinations kept changing`,
         );
-        return 0;
+        break;
       }
+      const pass = await this.fanOutOnce(pending);
+      created += pass.created;
+      pending = pass.rerouted;
     }
+    return created;
   }
 
-  /** One try; 'stale' when a group's routes changed since they were read (nothing was written). */
-  private async fanOutOnce(events: AuditEvent[]): Promise<number | 'stale'> {
-    if (!events.length) return 0;
+  /**
+   * One pass. The events of a group whose routes changed since they were read are not written:
+   * they are answered (`rerouted`) to be routed again, while the others' deliveries go out.
+   */
+  private async fanOutOnce(
+    events: AuditEvent[],
+  ): Promise<{ created: number; rerouted: AuditEvent[] }> {
     const routesByRoot = new Map<number, Promise<VersionedRoutes>>();
     const lookups: HostLookups = new Map();
-    const rows: NewDelivery[] = [];
+    const routed: RoutedEvent[] = [];
     const now = new Date();
     // One job per destination per pass, named on the rows it carries.
     const pass = randomUUID().replace(/-/g, '');
     const jobOf = (destinationId: number) => `f${pass}d${destinationId}`;
     const delayOf = new Map<number, number>();
-    const eventIds: string[] = [];
     for (const event of events) {
       // One event the host cannot resolve (a lookup error) must not hold back the others: it
       // stays unmarked, and the sweeper tries it again on its next pass.
-      let eventRows: typeof rows;
       try {
-        eventRows = await this.rowsFor(event, routesByRoot, lookups, now, jobOf, delayOf);
+        routed.push(await this.route(event, routesByRoot, lookups, now, jobOf, delayOf));
       } catch (err) {
         this.logger.warn(
           `Fan-out of audit event ${event.id} deferred to the sweeper: ${(err as Error)?.message ?? err}`,
         );
-        continue;
       }
-      rows.push(...eventRows);
-      eventIds.push(String(event.id));
     }
-    if (!eventIds.length) return 0;
+    if (!routed.length) return { created: 0, rerouted: [] };
     // The route versions the pass routed with (a group whose lookup failed routed nothing).
     const versions = new Map<number, number>();
     for (const [root, routes] of routesByRoot) {
       const read = await routes.catch(() => null);
       if (read) versions.set(root, read.version);
     }
-    const persisted = await this.persist(rows, eventIds, now, versions);
-    if (persisted.stale.length) {
-      // Only the routes this pass used: a newer read by another pass stays.
-      for (const root of persisted.stale)
-        this.cache.forget(`routes:${root}`, routesByRoot.get(root));
-      return 'stale';
-    }
+    const persisted = await this.persist(routed, now, versions);
+    const stale = new Set(persisted.staleGroupIds);
+    // Only the routes this pass used: a newer read by another pass stays.
+    for (const root of stale) this.cache.forget(`routes:${root}`, routesByRoot.get(root));
     const created = persisted.created;
     if (created.length) {
       const jobs = new Map<string, DestinationDeliveriesToEnqueue>();
@@ -179,24 +186,26 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
       }
       await this.queue.enqueueForDestinations([...jobs.values()]);
     }
-    return rows.length;
+    return {
+      created: created.length,
+      rerouted: routed.filter((r) => r.root != null && stale.has(r.root)).map((r) => r.event),
+    };
   }
 
   /**
-   * Persists the pass's deliveries and marks its events fanned out, atomically, unless a group's
-   * route version is no longer the one its routes were read at: then nothing is written and the
-   * stale groups are answered. Answers the rows this pass created (an event fanned out before
-   * keeps its earlier rows and jobs).
+   * Persists the pass's deliveries and marks its events fanned out, atomically, except for the
+   * events of groups whose route version is no longer the one their routes were read at: those
+   * are neither written nor marked, and their groups are answered. Answers the rows this pass
+   * created (an event fanned out before keeps its earlier rows and jobs).
    */
   private persist(
-    rows: NewDelivery[],
-    eventIds: string[],
+    routed: RoutedEvent[],
     now: Date,
     versions: Map<number, number>,
   ): Promise<Persisted> {
     return onPostgres(this.db)
-      ? this.persistOnPostgres(rows, eventIds, now, versions)
-      : this.persistPortable(rows, eventIds, now, versions);
+      ? this.persistOnPostgres(routed, now, versions)
+      : this.persistPortable(routed, now, versions);
   }
 
   /**
@@ -204,11 +213,11 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
    * the routes were read would otherwise fail the whole insert on its foreign key.
    */
   private async persistOnPostgres(
-    rows: NewDelivery[],
-    eventIds: string[],
+    routed: RoutedEvent[],
     now: Date,
     versions: Map<number, number>,
   ): Promise<Persisted> {
+    const rows = routed.flatMap((r) => r.rows.map((row) => ({ ...row, root: r.root })));
     const result = await pgRows<{
       id: string | null;
       destination_id: number | null;
@@ -222,18 +231,22 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
          WHERE COALESCE(v.version, 0) <> c.version
        ), live AS (
          SELECT id FROM audit_events_external_audit_event_destinations
-         WHERE id = ANY($2::int[]) AND NOT EXISTS (SELECT 1 FROM stale) FOR SHARE
+         WHERE id = ANY($2::int[]) FOR SHARE
        ), created AS (
          INSERT INTO audit_events_streaming_deliveries
            (audit_event_id, destination_id, job_id, status, attempts, next_attempt_at, created_at)
          SELECT r.event_id, r.destination_id, r.job_id, 'pending', 0, $4::timestamptz, $4::timestamptz
-         FROM unnest($1::bigint[], $2::int[], $3::text[]) AS r(event_id, destination_id, job_id)
+         FROM unnest($1::bigint[], $2::int[], $3::text[], $8::int[])
+           AS r(event_id, destination_id, job_id, group_id)
          JOIN live ON live.id = r.destination_id
+         WHERE r.group_id NOT IN (SELECT group_id FROM stale)
          ON CONFLICT DO NOTHING
          RETURNING id, destination_id, job_id
        ), marked AS (
-         UPDATE audit_events SET fanned_out_at = $4
-         WHERE id = ANY($5::bigint[]) AND fanned_out_at IS NULL AND NOT EXISTS (SELECT 1 FROM stale)
+         UPDATE audit_events a SET fanned_out_at = $4
+         FROM unnest($5::bigint[], $9::int[]) AS e(id, group_id)
+         WHERE a.id = e.id AND a.fanned_out_at IS NULL
+           AND (e.group_id IS NULL OR e.group_id NOT IN (SELECT group_id FROM stale))
        )
        SELECT id, destination_id, job_id, NULL::int AS stale_group FROM created
        UNION ALL
@@ -243,30 +256,36 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
         rows.map((r) => r.destinationId),
         rows.map((r) => r.jobId),
         now,
-        eventIds,
+        routed.map((r) => String(r.event.id)),
         [...versions.keys()],
         [...versions.values()],
+        rows.map((r) => r.root),
+        routed.map((r) => r.root),
       ],
     );
-    const stale = result.filter((r) => r.stale_group != null).map((r) => r.stale_group!);
-    const created = result
-      .filter((r) => r.id != null)
-      .map((c) => ({ id: c.id!, destinationId: c.destination_id!, jobId: c.job_id! }))
-      .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-    return { created: stale.length ? [] : created, stale };
+    return {
+      staleGroupIds: result.filter((r) => r.stale_group != null).map((r) => r.stale_group!),
+      created: result
+        .filter((r) => r.id != null)
+        .map((c) => ({ id: c.id!, destinationId: c.destination_id!, jobId: c.job_id! }))
+        .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1)),
+    };
   }
 
   /** Elsewhere (SQLite: one writer at a time): a transaction of TypeORM statements. */
   private async persistPortable(
-    rows: NewDelivery[],
-    eventIds: string[],
+    routed: RoutedEvent[],
     now: Date,
     versions: Map<number, number>,
   ): Promise<Persisted> {
-    const stale = await this.db.transaction(async (manager) => {
-      const moved = await this.staleGroups(manager, versions);
-      if (moved.length) return moved;
-      const live = await this.withLiveDestinations(manager, rows);
+    let writing: RoutedEvent[] = [];
+    const staleGroupIds = await this.db.transaction(async (manager) => {
+      const stale = new Set(await this.staleGroups(manager, versions));
+      writing = routed.filter((r) => r.root == null || !stale.has(r.root));
+      const live = await this.withLiveDestinations(
+        manager,
+        writing.flatMap((r) => r.rows),
+      );
       if (live.length) {
         await manager
           .createQueryBuilder()
@@ -276,20 +295,23 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
           .orIgnore()
           .execute();
       }
-      await manager
-        .getRepository(AuditEvent)
-        .update({ id: In(eventIds), fannedOutAt: IsNull() }, { fannedOutAt: now });
-      return [];
+      if (writing.length)
+        await manager
+          .getRepository(AuditEvent)
+          .update(
+            { id: In(writing.map((r) => String(r.event.id))), fannedOutAt: IsNull() },
+            { fannedOutAt: now },
+          );
+      return [...stale];
     });
-    if (stale.length) return { created: [], stale };
-    if (!rows.length) return { created: [], stale };
-    const jobIds = [...new Set(rows.map((r) => r.jobId!))];
+    const jobIds = [...new Set(writing.flatMap((r) => r.rows.map((row) => row.jobId!)))];
+    if (!jobIds.length) return { created: [], staleGroupIds };
     const created = await this.db.getRepository(AuditEventDelivery).find({
       select: { id: true, destinationId: true, jobId: true },
-      where: { auditEventId: In(eventIds), jobId: In(jobIds) },
+      where: { auditEventId: In(writing.map((r) => String(r.event.id))), jobId: In(jobIds) },
       order: { id: 'ASC' },
     });
-    return { created, stale };
+    return { created, staleGroupIds };
   }
 
   /** The groups whose route version is no longer the one given (portable path). */
@@ -330,17 +352,17 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
     return rows.filter((r) => aliveIds.has(String(r.destinationId)));
   }
 
-  /** One pending delivery per matching active destination of the event's root group. */
-  private async rowsFor(
+  /** The event's root group and one pending delivery per matching active destination of it. */
+  private async route(
     event: AuditEvent,
     routesByRoot: Map<number, Promise<VersionedRoutes>>,
     lookups: HostLookups,
     now: Date,
     jobOf: (destinationId: number) => string,
     delayOf: Map<number, number>,
-  ): Promise<NewDelivery[]> {
+  ): Promise<RoutedEvent> {
     const scope = await this.scopeOf(event, lookups);
-    if (!scope) return [];
+    if (!scope) return { event, root: null, rows: [] };
     const root = scope.rootGroupId;
     let routes = routesByRoot.get(root);
     if (!routes) {
@@ -349,7 +371,7 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
       // A failed lookup is retried for the next event rather than failing them all.
       routes.catch(() => routesByRoot.delete(root));
     }
-    return (await routes).routes
+    const rows = (await routes).routes
       .filter((route) => routeMatches(route, event.eventType, scope))
       .map((route) => {
         delayOf.set(route.destinationId, route.batchWaitMs);
@@ -364,6 +386,7 @@ export class FanOutService implements OnModuleInit, OnModuleDestroy {
         nextAttemptAt: now,
         createdAt: now,
       }));
+    return { event, root, rows };
   }
 
   /** The event's root group and namespace, or null when it streams nowhere (flag off, user event...). */
