@@ -1,4 +1,5 @@
 import { AuditEvent, AuditEventsService } from '../src/audit-event-streaming';
+import { ExternalAuditEventDestination } from '../src/audit-event-streaming/destinations/external-audit-event-destination.entity';
 import { startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/databases';
 import { mutateOk } from './support/destination-api';
@@ -425,6 +426,41 @@ describe.each(['postgres', 'sqlite'] as const)(
         namespaceFilterId: filter.namespaceFilter.id,
       });
       expect(await record('group_created', root)).toEqual([b.id]);
+    });
+
+    it("routes one group's events afresh without holding back another's in the same pass", async () => {
+      const r = await receiver();
+      const [changing, steady] = [
+        await rest.createGroup(t.adminToken, 'changing-routes'),
+        await rest.createGroup(t.adminToken, 'steady-routes'),
+      ];
+      const first = await createDestination(t, changing.full_path, `${r.url}/first`);
+      const second = await createDestination(t, changing.full_path, `${r.url}/second`);
+      const kept = await createDestination(t, steady.full_path, `${r.url}/kept`);
+      const recordBoth = async () => {
+        // One transaction: committed together, fanned out in one pass.
+        const [a, b] = await t.db.transaction(async (manager) => {
+          const one = (g: { id: number; full_path: string }) =>
+            audit.record(
+              {
+                eventType: 'group_created',
+                author: { id: 1, name: 'Administrator' },
+                entity: { type: 'Group', id: g.id, path: g.full_path },
+              },
+              { manager },
+            );
+          return [await one(changing), await one(steady)];
+        });
+        return [await routedTo(t, a.id), await routedTo(t, b.id)];
+      };
+      expect(await recordBoth()).toEqual([[first.id, second.id], [kept.id]]);
+
+      // Changed in SQL, as an operator might: no audit event, so the next pass is the first to
+      // learn of it, with the other group's event beside it.
+      await t.db
+        .getRepository(ExternalAuditEventDestination)
+        .update({ id: first.id }, { active: false });
+      expect(await recordBoth()).toEqual([[second.id], [kept.id]]);
     });
   },
 );
