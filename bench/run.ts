@@ -7,8 +7,8 @@ import { ChildProcess, fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
 import { Client } from 'pg';
+import { deleteBullKeys } from '../src/reference-host/bull-keys';
 import { flagBootstrapFile } from '../src/reference-host/flag-bootstrap';
 import {
   BenchSettings,
@@ -115,22 +115,6 @@ async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T>
   }
 }
 
-async function deleteRedisKeys(url: string, prefix: string): Promise<number> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) deleted += await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-  return deleted;
-}
-
 function perEvent(counts: Record<string, number>, n: number): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(v / n, 2)]));
 }
@@ -220,7 +204,7 @@ async function main(): Promise<void> {
     await withPg(s.pgAdminUrl, (c) =>
       c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
     ).catch((err) => log(`could not drop ${dbName}: ${err.message}`));
-    const keys = await deleteRedisKeys(s.redisUrl, prefix).catch(() => -1);
+    const keys = await deleteBullKeys(s.redisUrl, prefix).catch(() => -1);
     log(`dropped ${dbName}, deleted ${keys} Redis keys under ${prefix}:`);
   };
   process.once('SIGINT', () => {

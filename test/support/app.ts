@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../../src/bootstrap';
+import { deleteBullKeys } from '../../src/reference-host/bull-keys';
 import { AppConfig, configFromEnv } from '../../src/reference-host/config';
 import { createTestDatabase, TestDatabase, TestDatabaseKind } from './databases';
 
@@ -66,6 +67,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     close: async () => {
       await app.close();
       await database?.drop();
+      // The app's own Bull prefix goes with it (a prefix the caller chose is the caller's).
+      if (!options.env?.BULL_PREFIX) await deleteBullKeys(config.redisUrl, config.bullPrefix);
     },
   };
 }
