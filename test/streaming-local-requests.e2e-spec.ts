@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { deleteBullKeys } from '../src/reference-host/bull-keys';
 import { startTestApp, TestApp } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/databases';
 import { eventually, Receiver } from './support/receiver';
@@ -21,11 +22,11 @@ describe('streaming: a destination whose name resolves to loopback, local reques
   let db: TestDatabase;
   let apiHost: TestApp;
   let worker: TestApp;
+  const bullPrefix = `test-${randomBytes(6).toString('hex')}`;
 
   beforeAll(async () => {
     await receiver.start();
     db = await createTestDatabase('postgres');
-    const bullPrefix = `test-${randomBytes(6).toString('hex')}`;
     // The API accepts the destination (local requests allowed there) and fans events out...
     apiHost = await startTestApp({
       databaseUrl: db.url,
@@ -46,6 +47,9 @@ describe('streaming: a destination whose name resolves to loopback, local reques
   afterAll(async () => {
     await worker?.close();
     await apiHost?.close();
+    // The two apps share a prefix of this suite's choosing: the suite deletes it.
+    const redisUrl = (worker ?? apiHost)?.config.redisUrl;
+    if (redisUrl) await deleteBullKeys(redisUrl, bullPrefix);
     await db?.drop();
     await receiver.stop();
   });
