@@ -38,6 +38,13 @@ abstract class BatchOptionsInput extends MutationInput {
   batchMaxWaitMs?: number | null;
 }
 
+/** The payload of a mutation answering the destination it made or changed. */
+@ObjectType({ isAbstract: true })
+abstract class DestinationPayload extends MutationPayload {
+  @Field(() => DestinationType, { nullable: true })
+  externalAuditEventDestination: unknown;
+}
+
 @InputType('ExternalAuditEventDestinationCreateInput')
 export class DestinationCreateInput extends BatchOptionsInput {
   @Field()
@@ -54,10 +61,7 @@ export class DestinationCreateInput extends BatchOptionsInput {
 }
 
 @ObjectType('ExternalAuditEventDestinationCreatePayload')
-export class DestinationCreatePayload extends MutationPayload {
-  @Field(() => DestinationType, { nullable: true })
-  externalAuditEventDestination: unknown;
-}
+export class DestinationCreatePayload extends DestinationPayload {}
 
 @InputType('ExternalAuditEventDestinationUpdateInput')
 export class DestinationUpdateInput extends BatchOptionsInput {
@@ -75,10 +79,7 @@ export class DestinationUpdateInput extends BatchOptionsInput {
 }
 
 @ObjectType('ExternalAuditEventDestinationUpdatePayload')
-export class DestinationUpdatePayload extends MutationPayload {
-  @Field(() => DestinationType, { nullable: true })
-  externalAuditEventDestination: unknown;
-}
+export class DestinationUpdatePayload extends DestinationPayload {}
 
 @InputType('ExternalAuditEventDestinationDestroyInput')
 export class DestinationDestroyInput extends MutationInput {
@@ -96,10 +97,7 @@ export class DestinationSigningSecretRotateInput extends MutationInput {
 }
 
 @ObjectType('ExternalAuditEventDestinationSigningSecretRotatePayload')
-export class DestinationSigningSecretRotatePayload extends MutationPayload {
-  @Field(() => DestinationType, { nullable: true })
-  externalAuditEventDestination: unknown;
-}
+export class DestinationSigningSecretRotatePayload extends DestinationPayload {}
 
 @InputType('AuditEventsStreamingHeadersCreateInput')
 export class HeaderCreateInput extends MutationInput {
